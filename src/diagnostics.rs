@@ -190,14 +190,24 @@ impl Sources {
         id
     }
 
-    /// The file behind an id.
-    pub fn get(&self, id: FileId) -> &SourceFile {
-        &self.files[id.0 as usize]
+    /// The file behind an id, if it is known.
+    pub fn get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
     }
 
-    /// The path of a file as the user gave it.
+    /// The path of a file as the user gave it (empty for an unknown id).
     pub fn path(&self, id: FileId) -> &str {
-        &self.get(id).path
+        self.get(id).map_or("", |f| f.path.as_str())
+    }
+
+    /// How many files are known.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// True when no file is known.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
     }
 }
 
@@ -410,6 +420,22 @@ impl Diagnostics {
         }
     }
 
+    /// Whether a diagnostic of this code would be kept in full (so that costly spans are only
+    /// computed for those).
+    pub fn would_keep(&self, code: Code) -> bool {
+        self.kept.get(&code).copied().unwrap_or(0) < KEEP_PER_CODE
+    }
+
+    /// Count a diagnostic that is not kept (beyond [`KEEP_PER_CODE`]).
+    pub fn count_only(&mut self, code: Code, severity: Severity) {
+        match severity {
+            Severity::Error => self.errors += 1,
+            Severity::Warning => self.warnings += 1,
+            Severity::Note => self.notes += 1,
+        }
+        self.dropped.entry(code).or_insert((severity, 0)).1 += 1;
+    }
+
     /// Move everything from another sink into this one.
     pub fn extend(&mut self, other: Diagnostics) {
         for d in other.items {
@@ -471,7 +497,10 @@ impl Diagnostics {
 }
 
 /// "did you mean" for a misspelt name among candidates.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(name, c), c))
@@ -510,7 +539,10 @@ mod tests {
         }
         assert_eq!(sink.errors(), KEEP_PER_CODE + 5);
         assert_eq!(sink.sorted().len(), KEEP_PER_CODE);
-        assert_eq!(sink.dropped(), vec![(Code::InvalidPhone, Severity::Error, 5)]);
+        assert_eq!(
+            sink.dropped(),
+            vec![(Code::InvalidPhone, Severity::Error, 5)]
+        );
     }
 
     /// "did you mean" finds close names and ignores far ones.

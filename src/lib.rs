@@ -4,8 +4,19 @@
 //! validate them into the typed [`model`], [`check`] them, stream [`recipients`], [`render`]
 //! each into a [`message::Message`], and [`emit`] provider requests.
 
+pub mod check;
+pub mod cli;
+pub mod compile;
 pub mod diagnostics;
+pub mod emit;
+pub mod load;
 pub mod message;
 pub mod model;
-pub mod load;
+pub mod phone;
+pub mod raw;
+pub mod recipients;
+pub mod render;
+pub mod report;
+pub mod schema;
+pub mod validate;
 pub mod values;

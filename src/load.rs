@@ -131,7 +131,9 @@ impl Node {
             NodeValue::Bool(b) => Value::Bool(*b),
             NodeValue::Int(i) => Value::from(*i),
             NodeValue::UInt(u) => Value::from(*u),
-            NodeValue::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            NodeValue::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
             NodeValue::Str(s) => Value::String(s.clone()),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(entries) => Value::Object(
@@ -373,7 +375,8 @@ fn yaml_options() -> serde_saphyr::Options {
 
 /// Parse the text of one YAML file into its documents' root nodes.
 pub fn parse_yaml(text: &str) -> Result<Vec<Node>, serde_saphyr::Error> {
-    let docs: Vec<SpannedNode> = serde_saphyr::from_str_multiple_with_options(text, yaml_options())?;
+    let docs: Vec<SpannedNode> =
+        serde_saphyr::from_str_multiple_with_options(text, yaml_options())?;
     Ok(docs.into_iter().map(|d| d.0).collect())
 }
 
@@ -385,7 +388,13 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) -
             path.clone()
         } else {
             path.parent()
-                .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+                .map(|p| {
+                    if p.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        p
+                    }
+                })
                 .unwrap_or(Path::new("."))
                 .to_path_buf()
         };
@@ -409,9 +418,12 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, sources: &mut Sources, diags: &mut
         Err(err) => {
             let file = sources.add(dir.display().to_string(), None);
             diags.push(
-                Diagnostic::new(Code::ReadError, format!("cannot read folder `{}`: {err}", dir.display()))
-                    .at(Span::of_text(file, 0, 1, 1, ""))
-                    .with_help("check that the path exists and is readable"),
+                Diagnostic::new(
+                    Code::ReadError,
+                    format!("cannot read folder `{}`: {err}", dir.display()),
+                )
+                .at(Span::of_text(file, 0, 1, 1, ""))
+                .with_help("check that the path exists and is readable"),
             );
             return;
         }
@@ -510,16 +522,26 @@ fn load_file(
     }
     if found.is_empty() && !explicit {
         diags.push(
-            Diagnostic::new(Code::NotWaform, format!("skipped `{shown}`: it holds no waform document"))
-                .at(Span::of_text(file, 0, 1, 1, ""))
-                .with_help("waform documents have `kind: Sender`, `kind: Template` or `kind: Campaign`"),
+            Diagnostic::new(
+                Code::NotWaform,
+                format!("skipped `{shown}`: it holds no waform document"),
+            )
+            .at(Span::of_text(file, 0, 1, 1, ""))
+            .with_help(
+                "waform documents have `kind: Sender`, `kind: Template` or `kind: Campaign`",
+            ),
         );
         return;
     }
     for node in unknown {
         let (span, message) = match node.entry("kind") {
             Some(entry) => (
-                Span::in_source(file, &text, entry.value.pos.offset, entry.value.pos.len.max(1)),
+                Span::in_source(
+                    file,
+                    &text,
+                    entry.value.pos.offset,
+                    entry.value.pos.len.max(1),
+                ),
                 match entry.value.as_str() {
                     Some(k) => format!("`{k}` is not a waform kind"),
                     None => "`kind` must be a string".to_owned(),
@@ -530,15 +552,16 @@ fn load_file(
                 "this document has no `kind`".to_owned(),
             ),
         };
-        let suggestion = node
-            .get("kind")
-            .and_then(Node::as_str)
-            .and_then(|k| crate::diagnostics::did_you_mean(k, Kind::ALL.iter().map(|k| k.as_str())));
+        let suggestion = node.get("kind").and_then(Node::as_str).and_then(|k| {
+            crate::diagnostics::did_you_mean(k, Kind::ALL.iter().map(|k| k.as_str()))
+        });
         diags.push(
-            Diagnostic::new(Code::UnknownKind, message).at(span).with_help(match suggestion {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "set `kind:` to `Sender`, `Template` or `Campaign`".to_owned(),
-            }),
+            Diagnostic::new(Code::UnknownKind, message)
+                .at(span)
+                .with_help(match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "set `kind:` to `Sender`, `Template` or `Campaign`".to_owned(),
+                }),
         );
     }
     for (kind, node) in found {
@@ -561,7 +584,12 @@ pub fn display_path(path: &Path) -> String {
 
 fn yaml_error(err: &serde_saphyr::Error, file: FileId, text: &str) -> Diagnostic {
     let message = err.without_snippet().to_string();
-    let first_line = message.lines().next().unwrap_or("invalid YAML").trim().to_owned();
+    let first_line = message
+        .lines()
+        .next()
+        .unwrap_or("invalid YAML")
+        .trim()
+        .to_owned();
     let lower = first_line.to_lowercase();
     let (code, help) = if lower.contains("duplicate") {
         (Code::DuplicateKey, "remove or rename one of the two keys")
@@ -587,7 +615,12 @@ fn yaml_error(err: &serde_saphyr::Error, file: FileId, text: &str) -> Diagnostic
                 .take(line.saturating_sub(1))
                 .map(str::len)
                 .sum::<usize>();
-            let line_text = text.get(line_start..).unwrap_or("").lines().next().unwrap_or("");
+            let line_text = text
+                .get(line_start..)
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("");
             let col_bytes: usize = line_text.chars().take(column - 1).map(char::len_utf8).sum();
             Span::in_source(file, text, line_start + col_bytes, 1)
         }
@@ -618,7 +651,10 @@ mod tests {
     fn reads_multiple_documents() {
         let nodes = parse_yaml("kind: Sender\n---\nkind: Template\n").unwrap();
         assert_eq!(nodes.len(), 2);
-        assert_eq!(nodes[1].pointer("/kind").unwrap().as_str(), Some("Template"));
+        assert_eq!(
+            nodes[1].pointer("/kind").unwrap().as_str(),
+            Some("Template")
+        );
     }
 
     /// Duplicate keys are an error, not a silent overwrite.

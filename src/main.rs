@@ -1,3 +1,5 @@
+//! The `waform` binary: everything lives in the library.
+
 fn main() {
-    println!("Hello, world!");
+    std::process::exit(waform::cli::main());
 }

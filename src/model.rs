@@ -205,3 +205,149 @@ pub struct Target {
     /// The template, absent for a text campaign.
     pub template: Option<Arc<Template>>,
 }
+
+/// A minijinja template written in YAML, with where it was written.
+#[derive(Debug, Clone)]
+pub struct Expr {
+    /// The template text.
+    pub source: String,
+    /// Where it is in the YAML.
+    pub span: Span,
+}
+
+/// Where a campaign's recipients come from.
+#[derive(Debug, Clone)]
+pub enum RecipientSource {
+    /// Mappings written in the YAML, each with its span.
+    Inline(Vec<(serde_json::Map<String, serde_json::Value>, Span)>),
+    /// A CSV file: its resolved path and the path as shown to the user.
+    Csv {
+        /// The file on disk.
+        path: PathBuf,
+        /// The path as the user sees it.
+        shown: String,
+    },
+    /// An NDJSON file.
+    Ndjson {
+        /// The file on disk.
+        path: PathBuf,
+        /// The path as the user sees it.
+        shown: String,
+    },
+}
+
+/// A header parameter's expressions.
+#[derive(Debug, Clone)]
+pub enum HeaderExpr {
+    /// The text header's variable.
+    Text(Expr),
+    /// An image link.
+    Image(Expr),
+    /// A video link.
+    Video(Expr),
+    /// A document link and optional file name.
+    Document(Expr, Option<Expr>),
+}
+
+/// A body parameter's expressions.
+#[derive(Debug, Clone)]
+pub enum BodyExpr {
+    /// Text.
+    Text(Expr),
+    /// A currency amount, code and optional fallback.
+    Currency {
+        /// The amount.
+        amount: Expr,
+        /// The ISO 4217 code.
+        code: Expr,
+        /// The text shown, if given.
+        fallback: Option<Expr>,
+        /// The whole parameter.
+        span: Span,
+    },
+    /// A date and optional fallback.
+    DateTime {
+        /// The ISO 8601 value.
+        value: Expr,
+        /// The text shown, if given.
+        fallback: Option<Expr>,
+        /// The whole parameter.
+        span: Span,
+    },
+}
+
+impl BodyExpr {
+    /// The parameter's type.
+    pub fn param_type(&self) -> ParamType {
+        match self {
+            BodyExpr::Text(_) => ParamType::Text,
+            BodyExpr::Currency { .. } => ParamType::Currency,
+            BodyExpr::DateTime { .. } => ParamType::DateTime,
+        }
+    }
+
+    /// Where the parameter is written.
+    pub fn span(&self) -> Span {
+        match self {
+            BodyExpr::Text(e) => e.span,
+            BodyExpr::Currency { span, .. } | BodyExpr::DateTime { span, .. } => *span,
+        }
+    }
+}
+
+/// A button parameter's expression.
+#[derive(Debug, Clone)]
+pub enum ButtonExpr {
+    /// A URL suffix.
+    Url(Expr),
+    /// A quick-reply payload.
+    Payload(Expr),
+}
+
+/// A campaign, validated.
+#[derive(Debug, Clone)]
+pub struct Campaign {
+    /// Its campaign, sender and template.
+    pub target: Arc<Target>,
+    /// Where the campaign is defined.
+    pub span: Span,
+    /// Where recipients come from.
+    pub recipients: RecipientSource,
+    /// Where the `recipients:` field is.
+    pub recipients_span: Span,
+    /// The recipient's number.
+    pub to: Expr,
+    /// The filter.
+    pub where_: Option<Expr>,
+    /// The language to send.
+    pub language: Option<Expr>,
+    /// Region for national numbers.
+    pub default_country: Option<String>,
+    /// The text of a text campaign.
+    pub text: Option<Expr>,
+    /// The header parameter.
+    pub header: Option<HeaderExpr>,
+    /// The body parameters.
+    pub body: Vec<BodyExpr>,
+    /// The button parameters, paired with the template button index they fill.
+    pub buttons: Vec<(usize, ButtonExpr)>,
+    /// Constants.
+    pub vars: serde_json::Value,
+    /// Mayten tracking number.
+    pub tracking_number: Option<Expr>,
+    /// Mayten internal params.
+    pub internal_params: Vec<Expr>,
+    /// Mayten chat params.
+    pub chat_params: Vec<Expr>,
+}
+
+/// Everything the compiler knows after validation.
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    /// The senders, in file order.
+    pub senders: Vec<Arc<Sender>>,
+    /// The templates, in file order.
+    pub templates: Vec<Arc<Template>>,
+    /// The campaigns that validated, in file order.
+    pub campaigns: Vec<Campaign>,
+}

@@ -1,0 +1,412 @@
+//! The command line: arguments, commands, exit codes. `main.rs` only calls [`main`].
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::compile::{self, CampaignSummary};
+use crate::diagnostics::{Diagnostics, Sources};
+use crate::emit::{Emitter, Endpoints, Request};
+use crate::model::{Environment, Provider};
+use crate::report::{Format, RenderOptions, write_report};
+
+/// Exit code: everything compiled (warnings allowed).
+pub const EXIT_OK: i32 = 0;
+/// Exit code: errors were found.
+pub const EXIT_ERRORS: i32 = 1;
+/// Exit code of `plan --detailed-exitcode` when there are messages to send.
+pub const EXIT_CHANGES: i32 = 2;
+/// Exit code: the command line was wrong.
+pub const EXIT_USAGE: i32 = 64;
+
+/// Compile WhatsApp Business template campaigns written in YAML into the exact requests each
+/// provider receives; validate them in CI, plan them, send them.
+#[derive(Debug, Parser)]
+#[command(name = "waform", version, about, long_about = None)]
+pub struct Cli {
+    /// How diagnostics are written.
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+    /// When to use colours in diagnostics.
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+    /// Print only diagnostics (no summaries or previews).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How diagnostics are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// For people, with the source lines.
+    Human,
+    /// One JSON document.
+    Json,
+    /// GitHub Actions workflow commands (annotations on pull requests).
+    Github,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+}
+
+/// When to use colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// When stderr is a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every document and render every recipient, offline; send nothing.
+    Validate(PathsArg),
+    /// Compile; print a summary and a preview of what recipients will read.
+    Plan(PlanArgs),
+    /// Print the JSON Schema of waform's YAML documents.
+    Schema,
+}
+
+/// Paths to load.
+#[derive(Debug, Args)]
+pub struct PathsArg {
+    /// Files or folders to load (folders are searched for *.yaml and *.yml); default `.`.
+    pub paths: Vec<PathBuf>,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Files or folders to load; default `.`.
+    pub paths: Vec<PathBuf>,
+    /// Write every HTTP request as one NDJSON line `{"sender","method","url","body"}` to FILE, or `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    pub emit: Option<PathBuf>,
+    /// How many messages of each campaign to preview.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub preview: usize,
+    /// Use URL as SENDER's base URL instead of the provider's host.
+    #[arg(long, value_name = "SENDER=URL", value_parser = parse_endpoint)]
+    pub endpoint: Vec<(String, String)>,
+    /// Exit 0 when there is nothing to send, 2 when there are messages to send, 1 on errors.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+fn parse_endpoint(s: &str) -> Result<(String, String), String> {
+    let (sender, url) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not SENDER=URL"))?;
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(format!("`{url}` is not an http(s) URL"));
+    }
+    Ok((sender.to_owned(), url.to_owned()))
+}
+
+/// Parse the arguments and run; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let code = match err.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    EXIT_OK
+                }
+                _ => EXIT_USAGE,
+            };
+            let _ = err.print();
+            return code;
+        }
+    };
+    run(cli)
+}
+
+/// Run a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> i32 {
+    match &cli.command {
+        Command::Schema => {
+            print!("{}", crate::schema::SCHEMA);
+            EXIT_OK
+        }
+        Command::Validate(args) => validate(&cli, &args.paths),
+        Command::Plan(args) => plan(&cli, args),
+    }
+}
+
+fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    }
+}
+
+fn report(cli: &Cli, diags: &Diagnostics, sources: &Sources) {
+    let format = match cli.format {
+        FormatArg::Human => Format::Human,
+        FormatArg::Json => Format::Json,
+        FormatArg::Github => Format::Github,
+        FormatArg::Sarif => Format::Sarif,
+    };
+    let color = match cli.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
+    };
+    let options = RenderOptions { color, width: 100 };
+    let stderr = std::io::stderr();
+    let mut out = stderr.lock();
+    let _ = write_report(diags, sources, format, &options, &mut out);
+}
+
+fn validate(cli: &Cli, paths: &[PathBuf]) -> i32 {
+    let mut sources = Sources::default();
+    let mut diags = Diagnostics::new();
+    let loaded = compile::load(&paths_or_default(paths), &mut sources, &mut diags);
+    let mut summaries = Vec::new();
+    if !diags.has_errors() {
+        summaries = compile::run(&loaded, &mut sources, &mut diags, &mut |_| {});
+    }
+    report(cli, &diags, &sources);
+    if !cli.quiet && cli.format == FormatArg::Human {
+        let messages: u64 = summaries.iter().map(|s| s.messages).sum();
+        let status = if diags.has_errors() { "failed" } else { "ok" };
+        eprintln!(
+            "validate {status}: {} documents, {} campaigns, {messages} messages",
+            loaded.documents.len(),
+            loaded.project.campaigns.len()
+        );
+    }
+    if diags.has_errors() {
+        EXIT_ERRORS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Where `--emit` writes: a temporary file renamed into place only when everything compiled.
+enum EmitTarget {
+    Stdout(std::io::BufWriter<std::io::Stdout>),
+    File(std::io::BufWriter<tempfile::NamedTempFile>, PathBuf),
+}
+
+impl EmitTarget {
+    fn open(path: &Path) -> std::io::Result<EmitTarget> {
+        if path == Path::new("-") {
+            return Ok(EmitTarget::Stdout(std::io::BufWriter::with_capacity(
+                1 << 16,
+                std::io::stdout(),
+            )));
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let temp = tempfile::NamedTempFile::new_in(dir)?;
+        Ok(EmitTarget::File(
+            std::io::BufWriter::with_capacity(1 << 16, temp),
+            path.to_path_buf(),
+        ))
+    }
+
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            EmitTarget::Stdout(w) => w,
+            EmitTarget::File(w, _) => w,
+        }
+    }
+
+    fn commit(self, keep: bool) -> std::io::Result<()> {
+        match self {
+            EmitTarget::Stdout(mut w) => w.flush(),
+            EmitTarget::File(w, path) => {
+                let temp = w.into_inner().map_err(|e| e.into_error())?;
+                if keep {
+                    temp.as_file().sync_all()?;
+                    temp.persist(&path).map_err(|e| e.error)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
+    let mut sources = Sources::default();
+    let mut diags = Diagnostics::new();
+    let loaded = compile::load(&paths_or_default(&args.paths), &mut sources, &mut diags);
+    if diags.has_errors() {
+        report(cli, &diags, &sources);
+        return EXIT_ERRORS;
+    }
+    let endpoints: Endpoints = args.endpoint.iter().cloned().collect();
+    for name in endpoints.keys() {
+        if !loaded.project.senders.iter().any(|s| &*s.name == name) {
+            eprintln!("error: --endpoint names `{name}`, which is not a sender");
+            return EXIT_USAGE;
+        }
+    }
+    let mut target = match args.emit.as_deref().map(EmitTarget::open).transpose() {
+        Ok(t) => t,
+        Err(err) => {
+            eprintln!("error: cannot write the requests: {err}");
+            return EXIT_ERRORS;
+        }
+    };
+    let mut emitter = Emitter::new(&loaded.project.senders, &endpoints);
+    let mut stats = RequestStats::default();
+    let mut write_error: Option<std::io::Error> = None;
+    let mut on_request = |request: Request| {
+        stats.add(&request);
+        if let Some(t) = target.as_mut() {
+            if write_error.is_none() {
+                let mut line = request.to_ndjson();
+                line.push('\n');
+                if let Err(err) = t.writer().write_all(line.as_bytes()) {
+                    write_error = Some(err);
+                }
+            }
+        }
+    };
+    let summaries = compile::run(&loaded, &mut sources, &mut diags, &mut |message| {
+        emitter.push(&message, &mut on_request);
+    });
+    emitter.finish(&mut on_request);
+    let ok = !diags.has_errors();
+    if let Some(t) = target {
+        let result = match write_error.take() {
+            Some(err) => Err(err),
+            None => t.commit(ok),
+        };
+        if let Err(err) = result {
+            eprintln!("error: cannot write the requests: {err}");
+            return EXIT_ERRORS;
+        }
+    }
+    report(cli, &diags, &sources);
+    if !cli.quiet {
+        let to_stdout = args.emit.as_deref() != Some(Path::new("-"));
+        let text = plan_text(&loaded.project, &summaries, &stats, args.preview, ok);
+        if to_stdout {
+            print!("{text}");
+        } else {
+            eprint!("{text}");
+        }
+    }
+    let messages: u64 = summaries.iter().map(|s| s.messages).sum();
+    if !ok {
+        EXIT_ERRORS
+    } else if args.detailed_exitcode && messages > 0 {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Requests counted per campaign and per URL.
+#[derive(Default)]
+struct RequestStats {
+    total: u64,
+    per_campaign: BTreeMap<String, (u64, String)>,
+}
+
+impl RequestStats {
+    fn add(&mut self, request: &Request) {
+        self.total += 1;
+        let mut seen: Vec<&str> = Vec::new();
+        for r in &request.recipients {
+            if !seen.contains(&&*r.campaign) {
+                seen.push(&r.campaign);
+                let entry = self
+                    .per_campaign
+                    .entry(r.campaign.to_string())
+                    .or_insert((0, request.url.clone()));
+                entry.0 += 1;
+            }
+        }
+    }
+}
+
+fn plan_text(
+    project: &crate::model::Project,
+    summaries: &[CampaignSummary],
+    stats: &RequestStats,
+    previews: usize,
+    ok: bool,
+) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for s in summaries {
+        let sender = project.senders.iter().find(|x| x.name == s.sender);
+        let env = match sender.map(|x| x.environment) {
+            Some(Environment::Production) => "production",
+            _ => "test",
+        };
+        let what = match &s.template {
+            Some(t) => format!("template {t}"),
+            None => "text message".to_owned(),
+        };
+        let provider = match s.provider {
+            Provider::Aldeamo => "aldeamo",
+            Provider::Mayten => "mayten",
+        };
+        let _ = writeln!(
+            out,
+            "campaign {}  (sender {} · {provider} {env} · {what})",
+            s.name, s.sender
+        );
+        let _ = writeln!(
+            out,
+            "  recipients  {} rows → {} messages ({} filtered by where, {} duplicates, {} with errors)",
+            s.rows, s.messages, s.filtered, s.duplicates, s.failed
+        );
+        let (requests, url) = stats
+            .per_campaign
+            .get(&*s.name)
+            .cloned()
+            .unwrap_or((0, String::new()));
+        if requests > 0 {
+            let _ = writeln!(out, "  requests    {requests} × POST {url}");
+        } else {
+            let _ = writeln!(out, "  requests    none");
+        }
+        let _ = writeln!(out, "  warnings    {}", s.warnings);
+        for p in s.previews.iter().take(previews) {
+            let _ = writeln!(out);
+            let _ = writeln!(out, "  → {}  ({})", p.to, p.origin);
+            if let Some(h) = &p.header {
+                let _ = writeln!(out, "    {h}");
+            }
+            for line in p.body.lines() {
+                let _ = writeln!(out, "    {line}");
+            }
+            if !p.buttons.is_empty() {
+                let _ = writeln!(out, "    {}", p.buttons.join("   "));
+            }
+        }
+        let _ = writeln!(out);
+    }
+    let messages: u64 = summaries.iter().map(|s| s.messages).sum();
+    if ok {
+        let _ = writeln!(
+            out,
+            "Plan: {messages} messages in {} requests from {} campaigns. Nothing was sent.",
+            stats.total,
+            summaries.len()
+        );
+    } else {
+        let _ = writeln!(out, "Plan failed: fix the errors above. Nothing was sent.");
+    }
+    out
+}

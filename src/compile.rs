@@ -1,0 +1,903 @@
+//! The compiler: files → validated project → per recipient, rendered and checked messages.
+//!
+//! Recipients are streamed: a campaign of a million rows holds one row at a time (plus a set
+//! of the numbers seen, to send each once).
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::check::{TextProblem, TextUse, check_media_link, check_text, fill_body};
+use crate::diagnostics::{Code, Diagnostic, Diagnostics, Severity, Sources, Span};
+use crate::load::{self, Document};
+use crate::message::{
+    BodyParam, ButtonParam, ButtonParamKind, Content, HeaderParam, Message, TemplateContent,
+};
+use crate::model::{Campaign, Project, Provider, RecipientSource, TemplateHeader};
+use crate::recipients::{self, Header, Origin, Rows};
+use crate::render::{BodyCompiled, Compiled, CompiledSet, Renderer};
+use crate::values;
+
+/// How many messages of each campaign the plan previews.
+pub const PREVIEWS: usize = 3;
+
+/// A message as the recipient will read it.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    /// The recipient.
+    pub to: String,
+    /// Where the recipient came from.
+    pub origin: String,
+    /// The header line, if any (`[image] https://...`).
+    pub header: Option<String>,
+    /// The body with its parameters in place (or the text).
+    pub body: String,
+    /// The buttons, as labels.
+    pub buttons: Vec<String>,
+}
+
+/// What happened to one campaign.
+#[derive(Debug, Clone)]
+pub struct CampaignSummary {
+    /// The campaign's name.
+    pub name: Arc<str>,
+    /// Its sender's name.
+    pub sender: Arc<str>,
+    /// Its provider.
+    pub provider: Provider,
+    /// Its template's name (none for a text campaign).
+    pub template: Option<Arc<str>>,
+    /// Rows read.
+    pub rows: u64,
+    /// Rows left out by `where`.
+    pub filtered: u64,
+    /// Rows that repeat an earlier recipient.
+    pub duplicates: u64,
+    /// Rows with errors.
+    pub failed: u64,
+    /// Messages compiled.
+    pub messages: u64,
+    /// Warnings reported for this campaign.
+    pub warnings: u64,
+    /// A few messages as the recipients will read them.
+    pub previews: Vec<Preview>,
+}
+
+/// The loaded, validated project and the files behind it.
+pub struct Loaded {
+    /// The documents.
+    pub documents: Vec<Document>,
+    /// The project.
+    pub project: Project,
+}
+
+/// Load and validate every document under `paths`.
+pub fn load(paths: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) -> Loaded {
+    let documents = load::load(paths, sources, diags);
+    let project = crate::validate::validate(&documents, diags);
+    Loaded { documents, project }
+}
+
+/// Render and check every recipient of every campaign; each message that compiles goes to
+/// `sink`. Returns a summary per campaign.
+pub fn run(
+    loaded: &Loaded,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+    sink: &mut dyn FnMut(Message),
+) -> Vec<CampaignSummary> {
+    let mut summaries = Vec::new();
+    for campaign in &loaded.project.campaigns {
+        let text = loaded
+            .documents
+            .iter()
+            .find(|d| d.file == campaign.span.file)
+            .map(|d| d.text.clone())
+            .unwrap_or_else(|| Arc::from(""));
+        summaries.push(run_campaign(campaign, &text, sources, diags, sink));
+    }
+    summaries
+}
+
+struct RowCx<'a> {
+    campaign: &'a Campaign,
+    header: Option<&'a Header>,
+    origin: &'a Origin,
+    failed: bool,
+    warnings: u64,
+}
+
+impl RowCx<'_> {
+    /// Report a problem with a value computed by `compiled` for this row.
+    fn report(
+        &mut self,
+        diags: &mut Diagnostics,
+        compiled: Option<&Compiled>,
+        code: Code,
+        severity: Severity,
+        message: String,
+        help: String,
+    ) {
+        match severity {
+            Severity::Error => self.failed = true,
+            Severity::Warning => self.warnings += 1,
+            Severity::Note => {}
+        }
+        if !diags.would_keep(code) {
+            diags.count_only(code, severity);
+            return;
+        }
+        let where_row = match self.origin {
+            Origin::Inline { index, .. } => format!("inline recipient {index}"),
+            Origin::Line { line, .. } => format!("line {line}"),
+        };
+        let mut diagnostic = Diagnostic::new(code, message)
+            .with_severity(severity)
+            .with_help(help);
+        let field = compiled.and_then(|c| match c.fields.as_slice() {
+            [one] => Some(one.as_str()),
+            _ => None,
+        });
+        match (field, compiled) {
+            (Some(field), Some(c)) if !matches!(self.origin, Origin::Inline { .. }) => {
+                diagnostic = diagnostic
+                    .at(self.origin.field_span(field, self.header))
+                    .with_span_label(format!("`{field}` of this row"))
+                    .with_label(
+                        c.expr.span,
+                        format!("used here by campaign `{}`", self.campaign.target.campaign),
+                    );
+            }
+            (_, Some(c)) => {
+                diagnostic = diagnostic
+                    .at(c.expr.span)
+                    .with_span_label(format!("for {where_row}"))
+                    .with_label(self.origin.span(), format!("{where_row} of the recipients"));
+            }
+            (_, None) => {
+                diagnostic = diagnostic.at(self.origin.span()).with_span_label(where_row);
+            }
+        }
+        diags.push(diagnostic);
+    }
+
+    fn text_problems(
+        &mut self,
+        diags: &mut Diagnostics,
+        compiled: Option<&Compiled>,
+        what: &str,
+        problems: Vec<TextProblem>,
+        severity: Option<Severity>,
+    ) {
+        for p in problems {
+            let severity = severity.unwrap_or(p.code.severity());
+            self.report(
+                diags,
+                compiled,
+                p.code,
+                severity,
+                format!("{what}: {}", p.message),
+                p.help,
+            );
+        }
+    }
+}
+
+fn render_or_report(
+    renderer: &Renderer,
+    compiled: Option<&Compiled>,
+    ctx: &minijinja::Value,
+    row: &mut RowCx<'_>,
+    diags: &mut Diagnostics,
+    what: &str,
+) -> Option<String> {
+    let compiled = compiled?;
+    match renderer.render(compiled, ctx) {
+        Ok(value) => Some(value),
+        Err(failure) => {
+            let (message, help) = match &failure.missing {
+                Some(field) => (
+                    format!("{what}: this recipient has no field `{field}`"),
+                    "add the field to the data, or give a default: `{{ field | default('') }}`"
+                        .to_owned(),
+                ),
+                None => (
+                    format!("{what}: {}", failure.message),
+                    "fix the expression or the data it reads".to_owned(),
+                ),
+            };
+            let saved = row.origin;
+            let _ = saved;
+            row.report(
+                diags,
+                Some(compiled),
+                Code::RenderError,
+                Severity::Error,
+                message,
+                help,
+            );
+            None
+        }
+    }
+}
+
+fn open_rows(campaign: &Campaign, sources: &mut Sources, diags: &mut Diagnostics) -> Option<Rows> {
+    let opened = match &campaign.recipients {
+        RecipientSource::Inline(rows) => return Some(Rows::Inline(rows.clone().into_iter(), 0)),
+        RecipientSource::Csv { path, shown } => {
+            let file = sources.add(shown.clone(), None);
+            recipients::open_csv(path, file)
+        }
+        RecipientSource::Ndjson { path, shown } => {
+            let file = sources.add(shown.clone(), None);
+            recipients::open_ndjson(path, file)
+        }
+    };
+    match opened {
+        Ok(rows) => Some(rows),
+        Err(problem) => {
+            diags.push(
+                Diagnostic::new(Code::DataError, problem.message)
+                    .at(problem.span)
+                    .with_label(
+                        campaign.recipients_span,
+                        format!("recipients of campaign `{}`", campaign.target.campaign),
+                    )
+                    .with_help(problem.help),
+            );
+            None
+        }
+    }
+}
+
+/// Check, once, that every field the expressions read is a column of the CSV.
+fn check_columns(
+    campaign: &Campaign,
+    set: &CompiledSet,
+    header: &Header,
+    diags: &mut Diagnostics,
+    csv_span: Span,
+) -> bool {
+    let mut ok = true;
+    let mut seen = HashSet::new();
+    for compiled in set.all() {
+        for field in &compiled.fields {
+            if header.position(field).is_some() || !seen.insert((field.clone(), compiled.expr.span))
+            {
+                continue;
+            }
+            ok = false;
+            let suggestion =
+                crate::diagnostics::did_you_mean(field, header.names.iter().map(|n| &**n));
+            diags.push(
+                Diagnostic::new(
+                    Code::RenderError,
+                    format!("`{field}` is not a column of the recipients' CSV"),
+                )
+                .at(compiled.expr.span)
+                .with_span_label("read here")
+                .with_label(
+                    csv_span,
+                    format!("the header row names: {}", header.names.join(", ")),
+                )
+                .with_label(campaign.recipients_span, "recipients come from this file")
+                .with_help(match suggestion {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => {
+                        "use one of the CSV's columns, or `vars.NAME` for a constant".to_owned()
+                    }
+                }),
+            );
+        }
+    }
+    ok
+}
+
+fn run_campaign(
+    campaign: &Campaign,
+    text: &str,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+    sink: &mut dyn FnMut(Message),
+) -> CampaignSummary {
+    let target = campaign.target.clone();
+    let mut summary = CampaignSummary {
+        name: target.campaign.clone(),
+        sender: target.sender.name.clone(),
+        provider: target.sender.provider,
+        template: target.template.as_ref().map(|t| t.name.clone()),
+        rows: 0,
+        filtered: 0,
+        duplicates: 0,
+        failed: 0,
+        messages: 0,
+        warnings: 0,
+        previews: Vec::new(),
+    };
+    let Some((renderer, set)) = Renderer::new(campaign, text, diags) else {
+        return summary;
+    };
+    let Some(mut rows) = open_rows(campaign, sources, diags) else {
+        return summary;
+    };
+    let header = rows.header();
+    if let (Some(header), Rows::Csv { file, .. }) = (&header, &rows) {
+        let csv_span = Span {
+            file: *file,
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 2,
+            offset: 0,
+            len: 1,
+        };
+        if !check_columns(campaign, &set, header, diags, csv_span) {
+            return summary;
+        }
+    }
+    if target.sender.provider == Provider::Mayten && campaign.tracking_number.is_none() {
+        summary.warnings += 1;
+        diags.push(
+            Diagnostic::new(Code::TrackingNumber, format!("campaign `{}` gives its Mayten destinations no tracking number", target.campaign))
+                .at(campaign.span)
+                .with_help("add `tracking_number: \"{{ order_id }}\"` (or another unique field) so that reports can match Mayten's answers to recipients"),
+        );
+    }
+    let mut seen_numbers: HashSet<u64> = HashSet::new();
+    let mut seen_tracking: HashSet<u64> = HashSet::new();
+    while let Some(next) = rows.next_row() {
+        summary.rows += 1;
+        let row = match next {
+            Ok(row) => row,
+            Err(problem) => {
+                summary.failed += 1;
+                diags.push(
+                    Diagnostic::new(Code::DataError, problem.message)
+                        .at(problem.span)
+                        .with_label(
+                            campaign.recipients_span,
+                            format!("recipients of campaign `{}`", target.campaign),
+                        )
+                        .with_help(problem.help),
+                );
+                continue;
+            }
+        };
+        let origin = row.origin.clone();
+        let ctx = renderer.context(row.fields);
+        let mut cx = RowCx {
+            campaign,
+            header: header.as_deref(),
+            origin: &origin,
+            failed: false,
+            warnings: 0,
+        };
+        let message = compile_row(
+            campaign,
+            &renderer,
+            &set,
+            &ctx,
+            &mut cx,
+            diags,
+            &mut seen_numbers,
+            &mut seen_tracking,
+            &mut summary,
+        );
+        summary.warnings += cx.warnings;
+        if cx.failed {
+            summary.failed += 1;
+            continue;
+        }
+        let Some(mut message) = message else {
+            continue;
+        };
+        message.origin = shown_origin(campaign, &origin);
+        summary.messages += 1;
+        if summary.previews.len() < PREVIEWS {
+            summary
+                .previews
+                .push(preview(&message, message.origin.clone()));
+        }
+        sink(message);
+    }
+    if summary.rows > 0 && summary.messages == 0 && summary.failed == 0 {
+        summary.warnings += 1;
+        diags.push(
+            Diagnostic::new(
+                Code::NoRecipients,
+                format!("campaign `{}` selects no recipient", target.campaign),
+            )
+            .at(campaign
+                .where_
+                .as_ref()
+                .map_or(campaign.recipients_span, |w| w.span))
+            .with_help("check the `where` filter and the data"),
+        );
+    } else if summary.rows == 0 {
+        summary.warnings += 1;
+        diags.push(
+            Diagnostic::new(
+                Code::NoRecipients,
+                format!("campaign `{}` has no recipients", target.campaign),
+            )
+            .at(campaign.recipients_span)
+            .with_help("add rows to the data file or to `inline`"),
+        );
+    }
+    summary
+}
+
+fn shown_origin(campaign: &Campaign, origin: &Origin) -> String {
+    match (&campaign.recipients, origin) {
+        (RecipientSource::Csv { shown, .. } | RecipientSource::Ndjson { shown, .. }, o) => {
+            o.describe(shown)
+        }
+        (_, o) => o.describe(""),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn compile_row(
+    campaign: &Campaign,
+    renderer: &Renderer,
+    set: &CompiledSet,
+    ctx: &minijinja::Value,
+    cx: &mut RowCx<'_>,
+    diags: &mut Diagnostics,
+    seen_numbers: &mut HashSet<u64>,
+    seen_tracking: &mut HashSet<u64>,
+    summary: &mut CampaignSummary,
+) -> Option<Message> {
+    let target = &campaign.target;
+    let provider = target.sender.provider;
+    match renderer.selected(set.filter.as_ref(), ctx) {
+        Ok(true) => {}
+        Ok(false) => {
+            summary.filtered += 1;
+            return None;
+        }
+        Err(failure) => {
+            let message = match &failure.missing {
+                Some(field) => format!("`where`: this recipient has no field `{field}`"),
+                None => format!("`where`: {}", failure.message),
+            };
+            cx.report(
+                diags,
+                set.filter.as_ref(),
+                Code::RenderError,
+                Severity::Error,
+                message,
+                "fix the filter expression or the data it reads".to_owned(),
+            );
+            return None;
+        }
+    }
+    let to_raw = render_or_report(renderer, set.to.as_ref(), ctx, cx, diags, "`to`")?;
+    let phone = match crate::phone::normalize(&to_raw, campaign.default_country.as_deref()) {
+        Ok(phone) => phone,
+        Err(err) => {
+            cx.report(
+                diags,
+                set.to.as_ref(),
+                Code::InvalidPhone,
+                Severity::Error,
+                err.message,
+                err.help.unwrap_or_else(|| {
+                    "write the number with its country code, e.g. 573001234567".to_owned()
+                }),
+            );
+            return None;
+        }
+    };
+    for warning in &phone.warnings {
+        let (message, help) = match warning {
+            crate::phone::PhoneWarning::MexicanWhatsappId { from } => (
+                format!(
+                    "`{from}` is a Mexican WhatsApp id; it is sent as `{}`",
+                    phone.digits
+                ),
+                "Mexican mobiles are dialled without the `1` after 52 since 2019".to_owned(),
+            ),
+            crate::phone::PhoneWarning::FixedLine => (
+                format!(
+                    "`{}` is a landline number; few landlines are on WhatsApp",
+                    phone.digits
+                ),
+                "check the number, or filter landlines out with `where`".to_owned(),
+            ),
+            crate::phone::PhoneWarning::Rewritten { from } => (
+                format!(
+                    "`{from}` was rewritten to its international form `{}`",
+                    phone.digits
+                ),
+                "store numbers in international form to silence this".to_owned(),
+            ),
+        };
+        if matches!(warning, crate::phone::PhoneWarning::Rewritten { .. }) {
+            continue;
+        }
+        cx.report(
+            diags,
+            set.to.as_ref(),
+            Code::PhoneRewritten,
+            Severity::Warning,
+            message,
+            help,
+        );
+    }
+    if !seen_numbers.insert(phone.key()) {
+        summary.duplicates += 1;
+        cx.report(
+            diags,
+            set.to.as_ref(),
+            Code::DuplicateRecipient,
+            Severity::Warning,
+            format!(
+                "`{}` is already a recipient of campaign `{}`; it is sent once",
+                phone.digits, target.campaign
+            ),
+            "remove the duplicate row, or ignore this warning: waform sends one message per number"
+                .to_owned(),
+        );
+        return None;
+    }
+    let tracking_number = match &set.tracking_number {
+        Some(c) => {
+            let t = render_or_report(renderer, Some(c), ctx, cx, diags, "`tracking_number`")?;
+            if t.trim().is_empty() {
+                cx.report(
+                    diags,
+                    Some(c),
+                    Code::TrackingNumber,
+                    Severity::Warning,
+                    "the tracking number is empty".to_owned(),
+                    "give every destination a unique tracking number".to_owned(),
+                );
+            } else if !seen_tracking.insert(hash(&t)) {
+                cx.report(diags, Some(c), Code::TrackingNumber, Severity::Warning, format!("tracking number `{t}` repeats an earlier one"), "tracking numbers should be unique so that answers can be matched to recipients".to_owned());
+            }
+            Some(t)
+        }
+        None => None,
+    };
+    let extras = |list: &[Option<Compiled>],
+                  what: &str,
+                  cx: &mut RowCx<'_>,
+                  diags: &mut Diagnostics|
+     -> Vec<String> {
+        list.iter()
+            .filter_map(|c| {
+                let value = render_or_report(renderer, c.as_ref(), ctx, cx, diags, what)?;
+                let problems = check_text(&value, TextUse::MaytenExtra, provider);
+                cx.text_problems(diags, c.as_ref(), what, problems, Some(Severity::Warning));
+                Some(value)
+            })
+            .collect()
+    };
+    let internal_params = extras(&set.internal_params, "`internal_params`", cx, diags);
+    let chat_params = extras(&set.chat_params, "`chat_params`", cx, diags);
+    let content = if let Some(text_expr) = &set.text {
+        let body = render_or_report(renderer, Some(text_expr), ctx, cx, diags, "`text`")?;
+        if body.trim().is_empty() {
+            cx.report(
+                diags,
+                Some(text_expr),
+                Code::EmptyParam,
+                Severity::Error,
+                "the text message is empty".to_owned(),
+                "give the message a text".to_owned(),
+            );
+        } else if body.chars().count() > 4096 {
+            cx.report(
+                diags,
+                Some(text_expr),
+                Code::TextTooLong,
+                Severity::Error,
+                format!(
+                    "the text is {} characters long; WhatsApp allows 4096",
+                    body.chars().count()
+                ),
+                "shorten the text".to_owned(),
+            );
+        }
+        Content::Text(body)
+    } else {
+        let template = target.template.as_ref()?;
+        let language = match &set.language {
+            Some(c) => {
+                let code = render_or_report(renderer, Some(c), ctx, cx, diags, "`language`")?;
+                let code = code.trim().to_owned();
+                if !crate::validate::LANGUAGES.contains(&code.as_str()) {
+                    let d = crate::check::language_unknown(&code, c.expr.span);
+                    cx.report(
+                        diags,
+                        Some(c),
+                        Code::InvalidLanguage,
+                        Severity::Error,
+                        d.message,
+                        d.help.unwrap_or_default(),
+                    );
+                } else if !template.languages.contains(&code) {
+                    cx.report(
+                        diags,
+                        Some(c),
+                        Code::InvalidLanguage,
+                        Severity::Error,
+                        format!("template `{}` is not approved in `{code}`", template.name),
+                        format!(
+                            "it is approved in {}; WhatsApp matches the language exactly",
+                            template.languages.join(", ")
+                        ),
+                    );
+                }
+                code
+            }
+            None => template.languages.first().cloned().unwrap_or_default(),
+        };
+        let header = match &set.header {
+            Some((main, filename)) => {
+                let value =
+                    render_or_report(renderer, main.as_ref(), ctx, cx, diags, "the header")?;
+                Some(match &template.header {
+                    TemplateHeader::Text { .. } => {
+                        let problems = check_text(&value, TextUse::Header, provider);
+                        cx.text_problems(diags, main.as_ref(), "the header", problems, None);
+                        HeaderParam::Text(value)
+                    }
+                    kind => {
+                        let problems = check_media_link(&value, kind);
+                        cx.text_problems(diags, main.as_ref(), "the header link", problems, None);
+                        let link = value.trim().to_owned();
+                        match kind {
+                            TemplateHeader::Video => HeaderParam::Video { link },
+                            TemplateHeader::Document => {
+                                let filename = match filename {
+                                    Some(c) => {
+                                        let f = render_or_report(
+                                            renderer,
+                                            Some(c),
+                                            ctx,
+                                            cx,
+                                            diags,
+                                            "the document file name",
+                                        )?;
+                                        if !f.to_ascii_lowercase().ends_with(".pdf")
+                                            || f.contains(['/', '\\'])
+                                        {
+                                            cx.report(diags, Some(c), Code::MediaLinkRisk, Severity::Warning, format!("the file name `{f}` should end in `.pdf` and have no folder"), "recipients see this name: write e.g. `factura-123.pdf`".to_owned());
+                                        }
+                                        Some(f)
+                                    }
+                                    None => None,
+                                };
+                                HeaderParam::Document { link, filename }
+                            }
+                            _ => HeaderParam::Image { link },
+                        }
+                    }
+                })
+            }
+            None => None,
+        };
+        let mut body = Vec::with_capacity(set.body.len());
+        for (i, param) in set.body.iter().enumerate() {
+            let what = format!("body parameter {}", i + 1);
+            match param {
+                BodyCompiled::Text(c) => {
+                    let value = render_or_report(renderer, c.as_ref(), ctx, cx, diags, &what)?;
+                    let problems = check_text(&value, TextUse::Body, provider);
+                    cx.text_problems(diags, c.as_ref(), &what, problems, None);
+                    body.push(BodyParam::Text(value));
+                }
+                BodyCompiled::Currency {
+                    amount,
+                    code,
+                    fallback,
+                } => {
+                    let amount_text =
+                        render_or_report(renderer, amount.as_ref(), ctx, cx, diags, &what)?;
+                    let code_text =
+                        render_or_report(renderer, code.as_ref(), ctx, cx, diags, &what)?;
+                    let code_text = code_text.trim().to_owned();
+                    if !values::is_currency_code(&code_text) {
+                        let upper = code_text.to_ascii_uppercase();
+                        let help = if values::is_currency_code(&upper) {
+                            format!(
+                                "write it in capitals: `{upper}` (`{{{{ currency | upper }}}}`)"
+                            )
+                        } else {
+                            "use a 3-letter ISO 4217 code such as COP, ARS, MXN, USD".to_owned()
+                        };
+                        cx.report(
+                            diags,
+                            code.as_ref(),
+                            Code::InvalidCurrency,
+                            Severity::Error,
+                            format!("{what}: `{code_text}` is not an ISO 4217 currency code"),
+                            help,
+                        );
+                        continue;
+                    }
+                    let parsed = match values::parse_amount(&amount_text) {
+                        Ok(a) => a,
+                        Err(err) => {
+                            cx.report(
+                                diags,
+                                amount.as_ref(),
+                                Code::InvalidAmount,
+                                Severity::Error,
+                                format!("{what}: {}", err.message),
+                                err.help.unwrap_or_else(|| {
+                                    "write the amount as a decimal number, e.g. 1234.50".to_owned()
+                                }),
+                            );
+                            continue;
+                        }
+                    };
+                    if parsed.amount_1000 <= 0 {
+                        cx.report(diags, amount.as_ref(), Code::NonPositiveAmount, Severity::Warning, format!("{what}: the amount `{}` is not positive", amount_text.trim()), "check the data, or leave such rows out with `where: \"amount | float > 0\"`".to_owned());
+                    }
+                    let fallback_text = match fallback {
+                        Some(c) => render_or_report(renderer, Some(c), ctx, cx, diags, &what)?,
+                        None => values::currency_fallback(&parsed, &code_text, &language),
+                    };
+                    let problems = check_text(&fallback_text, TextUse::Body, provider);
+                    cx.text_problems(
+                        diags,
+                        fallback.as_ref().or(amount.as_ref()),
+                        &format!("{what} (fallback)"),
+                        problems,
+                        None,
+                    );
+                    body.push(BodyParam::Currency {
+                        fallback: fallback_text,
+                        code: code_text,
+                        amount_1000: parsed.amount_1000,
+                    });
+                }
+                BodyCompiled::DateTime { value, fallback } => {
+                    let text = render_or_report(renderer, value.as_ref(), ctx, cx, diags, &what)?;
+                    let parsed = match values::parse_date_time(&text) {
+                        Ok(v) => v,
+                        Err(err) => {
+                            cx.report(
+                                diags,
+                                value.as_ref(),
+                                Code::InvalidDate,
+                                Severity::Error,
+                                format!("{what}: {}", err.message),
+                                err.help.unwrap_or_else(|| {
+                                    "write an ISO 8601 date such as 2026-11-21".to_owned()
+                                }),
+                            );
+                            continue;
+                        }
+                    };
+                    let fallback_text = match fallback {
+                        Some(c) => render_or_report(renderer, Some(c), ctx, cx, diags, &what)?,
+                        None => values::date_fallback(&parsed, &language),
+                    };
+                    let problems = check_text(&fallback_text, TextUse::Body, provider);
+                    cx.text_problems(
+                        diags,
+                        fallback.as_ref().or(value.as_ref()),
+                        &format!("{what} (fallback)"),
+                        problems,
+                        None,
+                    );
+                    body.push(BodyParam::DateTime {
+                        fallback: fallback_text,
+                        value: Some(parsed),
+                    });
+                }
+            }
+        }
+        let mut buttons = Vec::with_capacity(set.buttons.len());
+        for (index, payload, c) in &set.buttons {
+            let what = format!("button {index}");
+            let value = render_or_report(renderer, c.as_ref(), ctx, cx, diags, &what)?;
+            let usage = if *payload {
+                TextUse::Payload
+            } else {
+                TextUse::UrlSuffix
+            };
+            let problems = check_text(&value, usage, provider);
+            cx.text_problems(diags, c.as_ref(), &what, problems, None);
+            buttons.push(ButtonParam {
+                index: *index,
+                kind: if *payload {
+                    ButtonParamKind::Payload(value)
+                } else {
+                    ButtonParamKind::UrlSuffix(value)
+                },
+            });
+        }
+        if !cx.failed {
+            let shown: Vec<&str> = body.iter().map(BodyParam::display).collect();
+            let filled = fill_body(&template.body, &shown);
+            let len = filled.chars().count();
+            if len > 1024 {
+                cx.report(diags, None, Code::BodyTooLong, Severity::Error, format!("with its parameters in place the body is {len} characters; WhatsApp allows 1024"), "shorten the longest parameters (error 132005 otherwise)".to_owned());
+            }
+        }
+        Content::Template(TemplateContent {
+            language,
+            header,
+            body,
+            buttons,
+        })
+    };
+    Some(Message {
+        target: target.clone(),
+        to: phone.digits,
+        origin: String::new(),
+        content,
+        tracking_number,
+        internal_params,
+        chat_params,
+    })
+}
+
+fn hash(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
+}
+
+fn preview(message: &Message, origin: String) -> Preview {
+    let mut p = Preview {
+        to: message.to.clone(),
+        origin,
+        header: None,
+        body: String::new(),
+        buttons: Vec::new(),
+    };
+    match &message.content {
+        Content::Text(text) => p.body = text.clone(),
+        Content::Template(t) => {
+            let Some(template) = message.target.template.as_ref() else {
+                return p;
+            };
+            p.header = match (&t.header, &template.header) {
+                (Some(HeaderParam::Text(v)), TemplateHeader::Text { text, .. }) => {
+                    Some(fill_body(text, &[v.as_str()]))
+                }
+                (None, TemplateHeader::Text { text, .. }) => Some(text.clone()),
+                (Some(HeaderParam::Image { link }), _) => Some(format!("[image] {link}")),
+                (Some(HeaderParam::Video { link }), _) => Some(format!("[video] {link}")),
+                (Some(HeaderParam::Document { link, filename }), _) => Some(match filename {
+                    Some(f) => format!("[document {f}] {link}"),
+                    None => format!("[document] {link}"),
+                }),
+                _ => None,
+            };
+            let shown: Vec<&str> = t.body.iter().map(BodyParam::display).collect();
+            p.body = fill_body(&template.body, &shown);
+            for (i, button) in template.buttons.iter().enumerate() {
+                let param = t.buttons.iter().find(|b| b.index == i);
+                p.buttons.push(match (button, param) {
+                    (
+                        crate::model::TemplateButton::Url { url, .. },
+                        Some(ButtonParam {
+                            kind: ButtonParamKind::UrlSuffix(s),
+                            ..
+                        }),
+                    ) => {
+                        format!("[{}] {}", button.kind(), fill_body(url, &[s.as_str()]))
+                    }
+                    (crate::model::TemplateButton::Url { url, .. }, _) => format!("[url] {url}"),
+                    (
+                        _,
+                        Some(ButtonParam {
+                            kind: ButtonParamKind::Payload(s),
+                            ..
+                        }),
+                    ) => format!("[{}] payload {s}", button.kind()),
+                    (b, _) => format!("[{}]", b.kind()),
+                });
+            }
+        }
+    }
+    p
+}

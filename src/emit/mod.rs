@@ -1,0 +1,492 @@
+//! Emit: rendered [`Message`]s become provider HTTP [`Request`]s, one module per provider.
+//!
+//! - [`aldeamo`]: one request per message (`text` or `template`).
+//! - [`mayten`]: destinations of senders sharing one credential are packed into bulk requests
+//!   of at most `batch_size` destinations.
+//!
+//! The [`Emitter`] streams: it holds only the open Mayten batches, never the whole campaign.
+
+pub mod aldeamo;
+pub mod mayten;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crate::message::Message;
+use crate::model::{Environment, Provider, SecretRef, Sender};
+
+/// Who a request carries, for journals and reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// The campaign the message belongs to.
+    pub campaign: Arc<str>,
+    /// The recipient's number, digits-only international form.
+    pub to: String,
+    /// The destination's tracking number (Mayten), echoed back in the provider's response.
+    pub tracking_number: Option<String>,
+}
+
+/// Which secrets a request is signed with (references only, never values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// Aldeamo's `ApiKey` and `UserId` headers.
+    Aldeamo {
+        /// The `ApiKey` header's secret.
+        api_key: Option<SecretRef>,
+        /// The `UserId` header's secret.
+        user_id: Option<SecretRef>,
+    },
+    /// `Authorization: Bearer <token>` (Mayten).
+    Bearer {
+        /// The token's secret.
+        token: Option<SecretRef>,
+    },
+}
+
+/// One HTTP request to a provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// The sender's name; for a Mayten request carrying several senders, their names in order
+    /// of first appearance joined with `,`.
+    pub sender: String,
+    /// The provider the request goes to.
+    pub provider: Provider,
+    /// The HTTP method (`POST`).
+    pub method: &'static str,
+    /// The full URL.
+    pub url: String,
+    /// The body: compact JSON, UTF-8 unescaped.
+    pub body: String,
+    /// The recipients the request carries, in body order.
+    pub recipients: Vec<Recipient>,
+    /// The secrets the request is signed with.
+    pub auth: Auth,
+}
+
+impl Request {
+    /// The plan line: `{"sender":..,"method":..,"url":..,"body":<the body JSON embedded as an
+    /// object, not a string>}`. It never holds a secret: those live in headers, which are
+    /// left out.
+    pub fn to_ndjson(&self) -> String {
+        let mut line = String::with_capacity(
+            self.body.len() + self.sender.len() + self.url.len() + self.method.len() + 48,
+        );
+        line.push_str("{\"sender\":");
+        push_json_string(&mut line, &self.sender);
+        line.push_str(",\"method\":");
+        push_json_string(&mut line, self.method);
+        line.push_str(",\"url\":");
+        push_json_string(&mut line, &self.url);
+        line.push_str(",\"body\":");
+        line.push_str(&self.body);
+        line.push('}');
+        line
+    }
+}
+
+/// Append `s` as a JSON string literal, escaped exactly as `serde_json` does (quotes,
+/// backslashes and control characters only; everything else stays UTF-8).
+fn push_json_string(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut start = 0;
+    for (i, byte) in s.bytes().enumerate() {
+        let escape: &str = match byte {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+/// Base URLs per sender name that override the defaults (`--endpoint SENDER=URL`).
+pub type Endpoints = BTreeMap<String, String>;
+
+/// Default base URL of a sender: Aldeamo test `https://apitellitwatest.aldeamo.com`,
+/// production `https://apitellitwa.aldeamo.com`; Mayten `https://mayten.cloud`.
+pub fn default_base_url(sender: &Sender) -> &'static str {
+    match (sender.provider, sender.environment) {
+        (Provider::Aldeamo, Environment::Test) => "https://apitellitwatest.aldeamo.com",
+        (Provider::Aldeamo, Environment::Production) => "https://apitellitwa.aldeamo.com",
+        (Provider::Mayten, _) => "https://mayten.cloud",
+    }
+}
+
+/// The base URL a sender's requests go to: its `--endpoint` override (without a trailing
+/// `/`), else its default.
+fn base_url<'a>(sender: &Sender, endpoints: &'a Endpoints) -> &'a str {
+    match endpoints.get(&*sender.name) {
+        Some(url) => url.trim_end_matches('/'),
+        None => default_base_url(sender),
+    }
+}
+
+/// Turns a stream of messages into requests, per provider.
+///
+/// Aldeamo requests come out of [`Emitter::push`] at once; Mayten destinations are packed
+/// per credential and come out when a batch is full, the rest at [`Emitter::finish`].
+#[derive(Debug)]
+pub struct Emitter {
+    endpoints: Endpoints,
+    aldeamo: aldeamo::AldeamoEmitter,
+    mayten: mayten::MaytenEmitter,
+}
+
+impl Emitter {
+    /// An emitter for these senders; `endpoints` overrides their base URLs by sender name.
+    ///
+    /// The senders decide how Mayten destinations are grouped (by shared token) and each
+    /// group's batch size. A message whose sender is not in the list is still emitted, its
+    /// sender grouped on first sight.
+    pub fn new(senders: &[Arc<Sender>], endpoints: &Endpoints) -> Emitter {
+        let mut emitter = Emitter {
+            endpoints: endpoints.clone(),
+            aldeamo: aldeamo::AldeamoEmitter::default(),
+            mayten: mayten::MaytenEmitter::default(),
+        };
+        for sender in senders {
+            let base = base_url(sender, &emitter.endpoints);
+            match sender.provider {
+                Provider::Aldeamo => emitter.aldeamo.register(sender, base),
+                Provider::Mayten => emitter.mayten.register(sender, base),
+            }
+        }
+        emitter
+    }
+
+    /// Feed one message; calls `out` for every request that is complete.
+    ///
+    /// A message the checker would have rejected (no template for a template message, no
+    /// `from`, no `source_id` or `hsm_id`, a text message to Mayten) is skipped, never a panic.
+    pub fn push(&mut self, message: &Message, out: &mut dyn FnMut(Request)) {
+        let sender = &message.target.sender;
+        match sender.provider {
+            Provider::Aldeamo => {
+                if !self.aldeamo.knows(&sender.name) {
+                    let base = base_url(sender, &self.endpoints);
+                    self.aldeamo.register(sender, base);
+                }
+                self.aldeamo.push(message, out);
+            }
+            Provider::Mayten => {
+                if !self.mayten.knows(&sender.name) {
+                    let base = base_url(sender, &self.endpoints);
+                    self.mayten.register(sender, base);
+                }
+                self.mayten.push(message, out);
+            }
+        }
+    }
+
+    /// Flush the partial batches, in a deterministic order: Mayten groups in the order their
+    /// first message arrived.
+    pub fn finish(&mut self, out: &mut dyn FnMut(Request)) {
+        self.mayten.finish(out);
+    }
+}
+
+/// A per-sender-name lookup, shared by the provider emitters.
+type ByName<T> = HashMap<Arc<str>, T>;
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    //! Builders for senders, templates and messages used by the emit tests.
+
+    use std::sync::Arc;
+
+    use crate::diagnostics::{FileId, Span};
+    use crate::message::{BodyParam, Content, Message, TemplateContent};
+    use crate::model::{
+        DEFAULT_BATCH_SIZE, Environment, Provider, SecretRef, Sender, Target, Template,
+        TemplateHeader,
+    };
+
+    /// An empty span.
+    pub fn span() -> Span {
+        Span::of_text(FileId(0), 0, 1, 1, "")
+    }
+
+    /// An Aldeamo test sender sending from 573001112233.
+    pub fn aldeamo_sender(name: &str) -> Sender {
+        Sender {
+            name: name.into(),
+            provider: Provider::Aldeamo,
+            environment: Environment::Test,
+            from: Some("573001112233".into()),
+            api_key: Some(SecretRef::Env("ALDEAMO_API_KEY".into())),
+            user_id: Some(SecretRef::Env("ALDEAMO_USER_ID".into())),
+            token: None,
+            source_id: None,
+            batch_size: DEFAULT_BATCH_SIZE,
+            rate: None,
+            span: span(),
+        }
+    }
+
+    /// A Mayten sender with a source id, a token env var (or none) and a batch size.
+    pub fn mayten_sender(
+        name: &str,
+        source_id: u64,
+        token: Option<&str>,
+        batch_size: usize,
+    ) -> Arc<Sender> {
+        Arc::new(Sender {
+            name: name.into(),
+            provider: Provider::Mayten,
+            environment: Environment::Production,
+            from: None,
+            api_key: None,
+            user_id: None,
+            token: token.map(|t| SecretRef::Env(t.into())),
+            source_id: Some(source_id),
+            batch_size,
+            rate: None,
+            span: span(),
+        })
+    }
+
+    /// A template with text params, no header and no buttons.
+    pub fn template(name: &str, params: usize) -> Template {
+        Template {
+            name: name.into(),
+            languages: vec!["es".into()],
+            header: TemplateHeader::None,
+            body: String::new(),
+            params: vec![crate::model::ParamType::Text; params],
+            buttons: Vec::new(),
+            aldeamo_namespace: Some("f29c496f_9a16_408b_bff7_379e57d1c8d5".into()),
+            aldeamo_name: name.into(),
+            mayten_hsm_id: None,
+            span: span(),
+        }
+    }
+
+    /// A Mayten template with this HSM id.
+    pub fn hsm(name: &str, hsm_id: u64) -> Arc<Template> {
+        Arc::new(Template {
+            mayten_hsm_id: Some(hsm_id),
+            ..template(name, 1)
+        })
+    }
+
+    /// A target for a campaign.
+    pub fn target(
+        campaign: &str,
+        sender: &Arc<Sender>,
+        template: Option<&Arc<Template>>,
+    ) -> Arc<Target> {
+        Arc::new(Target {
+            campaign: campaign.into(),
+            sender: Arc::clone(sender),
+            template: template.cloned(),
+        })
+    }
+
+    /// A template message to `to` with text body params and nothing else.
+    pub fn message(target: &Arc<Target>, to: &str, body: &[&str]) -> Message {
+        Message {
+            target: Arc::clone(target),
+            to: to.into(),
+            origin: "inline".into(),
+            content: Content::Template(TemplateContent {
+                language: "es".into(),
+                header: None,
+                body: body.iter().map(|b| BodyParam::Text((*b).into())).collect(),
+                buttons: Vec::new(),
+            }),
+            tracking_number: None,
+            internal_params: Vec::new(),
+            chat_params: Vec::new(),
+        }
+    }
+
+    /// Push every message through a fresh emitter, finish it, and collect the requests.
+    pub fn emit_all(
+        senders: &[Arc<Sender>],
+        endpoints: &super::Endpoints,
+        messages: &[Message],
+    ) -> Vec<super::Request> {
+        let mut emitter = super::Emitter::new(senders, endpoints);
+        let mut requests = Vec::new();
+        for message in messages {
+            emitter.push(message, &mut |r| requests.push(r));
+        }
+        emitter.finish(&mut |r| requests.push(r));
+        requests
+    }
+
+    /// Re-indent compact JSON (as serde_json writes it) two spaces per level, keeping key
+    /// order, so snapshots are readable and still exact.
+    pub fn pretty(json: &str) -> String {
+        let mut out = String::with_capacity(json.len() * 2);
+        let mut depth = 0usize;
+        let mut in_string = false;
+        let mut escaped = false;
+        let mut chars = json.chars().peekable();
+        let newline = |out: &mut String, depth: usize| {
+            out.push('\n');
+            out.push_str(&"  ".repeat(depth));
+        };
+        while let Some(c) = chars.next() {
+            if in_string {
+                out.push(c);
+                if escaped {
+                    escaped = false;
+                } else if c == '\\' {
+                    escaped = true;
+                } else if c == '"' {
+                    in_string = false;
+                }
+                continue;
+            }
+            match c {
+                '"' => {
+                    in_string = true;
+                    out.push(c);
+                }
+                '{' | '[' => {
+                    out.push(c);
+                    if matches!(chars.peek(), Some('}' | ']')) {
+                        if let Some(close) = chars.next() {
+                            out.push(close);
+                        }
+                    } else {
+                        depth += 1;
+                        newline(&mut out, depth);
+                    }
+                }
+                '}' | ']' => {
+                    depth = depth.saturating_sub(1);
+                    newline(&mut out, depth);
+                    out.push(c);
+                }
+                ',' => {
+                    out.push(c);
+                    newline(&mut out, depth);
+                }
+                ':' => out.push_str(": "),
+                _ => out.push(c),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::fixtures::{aldeamo_sender, emit_all, hsm, mayten_sender, message, target};
+    use super::*;
+
+    /// The default hosts are the ones the provider documents name, per environment.
+    #[test]
+    fn default_base_urls_follow_provider_and_environment() {
+        let test = aldeamo_sender("a");
+        let production = Sender {
+            environment: Environment::Production,
+            ..aldeamo_sender("a")
+        };
+        assert_eq!(
+            default_base_url(&test),
+            "https://apitellitwatest.aldeamo.com"
+        );
+        assert_eq!(
+            default_base_url(&production),
+            "https://apitellitwa.aldeamo.com"
+        );
+        assert_eq!(
+            default_base_url(&mayten_sender("m", 5, None, 10)),
+            "https://mayten.cloud"
+        );
+    }
+
+    /// An `--endpoint` override replaces the base URL (trailing `/` dropped) of that sender only.
+    #[test]
+    fn endpoint_override_applies_per_sender() {
+        let a = Arc::new(aldeamo_sender("a"));
+        let b = Arc::new(aldeamo_sender("b"));
+        let m = mayten_sender("m", 5, Some("T"), 10);
+        let endpoints = Endpoints::from([
+            ("a".to_string(), "http://127.0.0.1:8080/".to_string()),
+            ("m".to_string(), "http://127.0.0.1:9090".to_string()),
+        ]);
+        let t = Arc::new(super::fixtures::template("t", 0));
+        let messages = [
+            message(&target("c", &a, Some(&t)), "1", &[]),
+            message(&target("c", &b, Some(&t)), "2", &[]),
+            message(&target("c", &m, Some(&hsm("h", 10))), "3", &[]),
+        ];
+        let urls: Vec<String> = emit_all(&[a, b, m], &endpoints, &messages)
+            .into_iter()
+            .map(|r| r.url)
+            .collect();
+        assert_eq!(
+            urls,
+            [
+                "http://127.0.0.1:8080/v1/apikey/template/bsp/send",
+                "https://apitellitwatest.aldeamo.com/v1/apikey/template/bsp/send",
+                "http://127.0.0.1:9090/api/Integration/MessageWpp",
+            ]
+        );
+    }
+
+    /// A sender missing from `Emitter::new`'s list is still emitted, with its endpoint override.
+    #[test]
+    fn unregistered_senders_are_emitted() {
+        let a = Arc::new(aldeamo_sender("a"));
+        let m = mayten_sender("m", 5, Some("T"), 10);
+        let endpoints = Endpoints::from([("m".to_string(), "http://mock".to_string())]);
+        let t = Arc::new(super::fixtures::template("t", 0));
+        let messages = [
+            message(&target("c", &a, Some(&t)), "1", &[]),
+            message(&target("c", &m, Some(&hsm("h", 10))), "2", &[]),
+        ];
+        let requests = emit_all(&[], &endpoints, &messages);
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[1].url, "http://mock/api/Integration/MessageWpp");
+    }
+
+    /// The plan line escapes its strings exactly as serde_json does, UTF-8 left unescaped.
+    #[test]
+    fn plan_line_strings_escape_like_serde_json() {
+        let tricky = "a\"b\\c\nd\re\tf\u{8}g\u{c}h\u{1}i\u{1f}j\u{7f}k ñ € 😀 \u{2028}";
+        let mut ours = String::new();
+        push_json_string(&mut ours, tricky);
+        assert_eq!(ours, serde_json::to_string(tricky).unwrap_or_default());
+        let request = Request {
+            sender: tricky.into(),
+            provider: Provider::Mayten,
+            method: "POST",
+            url: "https://x/\"y\"".into(),
+            body: "{\"k\":[1,2]}".into(),
+            recipients: Vec::new(),
+            auth: Auth::Bearer { token: None },
+        };
+        let line: serde_json::Value =
+            serde_json::from_str(&request.to_ndjson()).unwrap_or_default();
+        assert_eq!(
+            line,
+            serde_json::json!({
+                "sender": tricky, "method": "POST", "url": "https://x/\"y\"", "body": {"k": [1, 2]}
+            })
+        );
+    }
+}

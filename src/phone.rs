@@ -1,0 +1,971 @@
+//! Recipient phone numbers: normalisation and validation.
+//!
+//! Both providers (Mayten `dstNumber`, Aldeamo `to`) want the E.164 digits of
+//! the number without the leading `+` (see section 5 of the WhatsApp rules
+//! reference and rules 30-31 of section 12). [`normalize`] turns what people
+//! write in a spreadsheet into that form, validates it with the `phonenumber`
+//! crate (a port of Google's libphonenumber metadata) and reports the quirks
+//! it had to fix along the way as [`PhoneWarning`]s.
+
+use std::fmt;
+
+use phonenumber::country::Id;
+use phonenumber::metadata::{DATABASE, Database, Metadata};
+use phonenumber::{PhoneNumber, Type};
+
+/// Longest number E.164 allows, country code included.
+const MAX_DIGITS: usize = 15;
+
+/// Example used in help texts when no country is known.
+const GENERIC_EXAMPLE: &str = "5493516723999 (Argentina) or 573003834590 (Colombia)";
+
+/// Characters people put between digits that carry no meaning.
+const SEPARATORS: [char; 4] = ['-', '(', ')', '.'];
+
+/// A recipient number in provider form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone {
+    /// Digits only, with country code, no `+` (what Mayten `dstNumber` and Aldeamo `to` get).
+    pub digits: String,
+    /// ISO 3166 region code the number belongs to (e.g. "AR"), when known.
+    pub region: Option<&'static str>,
+    /// Things worth telling the user (number was valid but rewritten, or is a landline).
+    pub warnings: Vec<PhoneWarning>,
+}
+
+impl Phone {
+    /// The canonical number as an integer, for cheap de-duplication (digits parsed as u64).
+    ///
+    /// Non-digit characters (which [`normalize`] never produces) are ignored
+    /// and overflow wraps instead of panicking, so the result is only
+    /// meaningful for numbers built by [`normalize`] (at most 15 digits, which
+    /// always fit in a `u64`).
+    pub fn key(&self) -> u64 {
+        self.digits
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .fold(0u64, |acc, b| {
+                acc.wrapping_mul(10).wrapping_add(u64::from(b - b'0'))
+            })
+    }
+}
+
+/// Something [`normalize`] noticed about a number it accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneWarning {
+    /// A Mexican WhatsApp-id form `521XXXXXXXXXX` was rewritten to `52XXXXXXXXXX`.
+    ///
+    /// `from` is the input as written (trimmed).
+    MexicanWhatsappId {
+        /// The input as written (trimmed).
+        from: String,
+    },
+    /// The number is a fixed line (rarely on WhatsApp).
+    FixedLine,
+    /// The number was written in a national or non-canonical form and rewritten (e.g. Argentine `15`).
+    ///
+    /// Plain country-code prefixing of a national number (`3003834590` with
+    /// default region CO) and dropping the national trunk prefix (`0`) are
+    /// not reported; anything else that changes the digits is.
+    Rewritten {
+        /// The input as written (trimmed).
+        from: String,
+    },
+}
+
+impl fmt::Display for PhoneWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PhoneWarning::MexicanWhatsappId { from } => write!(
+                f,
+                "`{from}` is a Mexican WhatsApp id (521...); sending to the dialable form without the 1"
+            ),
+            PhoneWarning::FixedLine => write!(
+                f,
+                "this is a fixed-line number; landlines are rarely registered on WhatsApp"
+            ),
+            PhoneWarning::Rewritten { from } => {
+                write!(f, "`{from}` was rewritten to the international form")
+            }
+        }
+    }
+}
+
+/// Why a number was rejected, with an optional hint on how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneError {
+    /// One-line description of the problem, quoting the input.
+    pub message: String,
+    /// How to fix it, when there is something useful to say.
+    pub help: Option<String>,
+}
+
+impl PhoneError {
+    fn new(message: String, help: impl Into<Option<String>>) -> Self {
+        PhoneError {
+            message,
+            help: help.into(),
+        }
+    }
+}
+
+impl fmt::Display for PhoneError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for PhoneError {}
+
+/// Normalise `input`; `default_region` (ISO 3166 alpha-2, e.g. "CO") is used for numbers without a country code.
+///
+/// Steps (section 5.3 of the reference):
+///
+/// 1. Strip whitespace, `-`, `(`, `)` and `.`; keep a leading `+`; a leading
+///    `00` means `+`. Letters, other characters, a misplaced `+`, an empty
+///    input and more than 15 digits are errors.
+/// 2. With `+` (or `00`) the number is international. Without it, the digits
+///    are first read as an international number (`5493516723999`); only if
+///    that is not a valid number are they read as a national number of
+///    `default_region`.
+/// 3. The Mexican WhatsApp-id form `+521` + 10 digits becomes `+52` + 10
+///    digits before validation ([`PhoneWarning::MexicanWhatsappId`]).
+/// 4. The number must be valid for its country and be a mobile or
+///    fixed-line-or-mobile number; fixed lines are accepted with
+///    [`PhoneWarning::FixedLine`], other types (toll-free, premium rate, ...)
+///    are errors.
+///
+/// The result is the E.164 form without `+`; Argentine mobiles come out as
+/// `549` + 10 digits whatever way they were written.
+pub fn normalize(input: &str, default_region: Option<&str>) -> Result<Phone, PhoneError> {
+    let shown = input.trim();
+    let cleaned = clean(shown)?;
+    let region = default_region.map(parse_region).transpose()?;
+
+    let mut warnings = Vec::new();
+
+    let (written, checked) = if cleaned.international {
+        let (digits, mexican) = unmexican(&cleaned.digits);
+        if mexican {
+            warnings.push(PhoneWarning::MexicanWhatsappId {
+                from: shown.to_owned(),
+            });
+        }
+        let checked = check_international(&digits).map_err(|e| e.into_error(shown, true))?;
+        if !checked.is_valid() {
+            return Err(invalid_error(shown, &checked));
+        }
+        (digits, checked)
+    } else {
+        // Digits only: international first, then national for the default region.
+        let (digits, mexican) = unmexican(&cleaned.digits);
+        let international = check_international(&digits);
+        match (international, region) {
+            (Ok(checked), _) if checked.is_valid() => {
+                if mexican {
+                    warnings.push(PhoneWarning::MexicanWhatsappId {
+                        from: shown.to_owned(),
+                    });
+                }
+                (digits, checked)
+            }
+            (_, Some(region)) => {
+                let checked = check_national(&cleaned.digits, region)
+                    .map_err(|e| e.into_error(shown, false))?;
+                if !checked.is_valid() {
+                    return Err(invalid_error(shown, &checked));
+                }
+                let written = national_as_international(&cleaned.digits, &checked);
+                (written, checked)
+            }
+            (international, None) => {
+                return Err(no_country_error(shown, international.ok().as_ref()));
+            }
+        }
+    };
+
+    match checked.kind {
+        Type::Mobile | Type::FixedLineOrMobile => {}
+        Type::FixedLine => warnings.push(PhoneWarning::FixedLine),
+        other => return Err(type_error(shown, other, &checked)),
+    }
+
+    let digits = checked.e164_digits();
+    if digits.len() > MAX_DIGITS {
+        return Err(too_long_error(shown, digits.len()));
+    }
+    if digits != written {
+        warnings.push(PhoneWarning::Rewritten {
+            from: shown.to_owned(),
+        });
+    }
+
+    Ok(Phone {
+        digits,
+        region: checked.region(),
+        warnings,
+    })
+}
+
+/// Input after step 1: the digits, and whether a `+`/`00` made it international.
+struct Cleaned {
+    international: bool,
+    digits: String,
+}
+
+/// Step 1 of the recipe: strip separators, find the `+`, reject anything else.
+fn clean(shown: &str) -> Result<Cleaned, PhoneError> {
+    let mut digits = String::with_capacity(shown.len());
+    let mut plus = false;
+    for c in shown.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else if c == '+' {
+            if plus || !digits.is_empty() {
+                return Err(PhoneError::new(
+                    format!("`{shown}` has a `+` that is not at the start"),
+                    charset_help(),
+                ));
+            }
+            plus = true;
+        } else if c.is_whitespace() || SEPARATORS.contains(&c) {
+            continue;
+        } else if c.is_alphabetic() {
+            return Err(PhoneError::new(
+                format!("`{shown}` is not a phone number: it contains letters"),
+                charset_help(),
+            ));
+        } else {
+            return Err(PhoneError::new(
+                format!("`{shown}` contains `{c}`, which is not allowed in a phone number"),
+                charset_help(),
+            ));
+        }
+    }
+
+    if digits.is_empty() {
+        let message = if shown.is_empty() {
+            "phone number is empty".to_owned()
+        } else {
+            format!("`{shown}` has no digits")
+        };
+        return Err(PhoneError::new(
+            message,
+            format!("write the number with its country code, e.g. {GENERIC_EXAMPLE}"),
+        ));
+    }
+
+    let international = plus || digits.starts_with("00");
+    if !plus && international {
+        digits.drain(..2);
+    }
+    if digits.len() > MAX_DIGITS {
+        return Err(too_long_error(shown, digits.len()));
+    }
+    Ok(Cleaned {
+        international,
+        digits,
+    })
+}
+
+fn charset_help() -> String {
+    "use only digits, spaces, `-`, `(`, `)`, `.` and an optional leading `+`".to_owned()
+}
+
+/// Parse a default-region code ("co", " AR ") into a `phonenumber` id.
+fn parse_region(region: &str) -> Result<Id, PhoneError> {
+    let upper = region.trim().to_ascii_uppercase();
+    let id = if upper.len() == 2 && upper.bytes().all(|b| b.is_ascii_uppercase()) {
+        upper.parse::<Id>().ok()
+    } else {
+        None
+    };
+    match id {
+        Some(id) if db().by_id(id.as_ref()).is_some() => Ok(id),
+        _ => Err(PhoneError::new(
+            format!("unknown default country `{region}`"),
+            "use an ISO 3166 alpha-2 code such as AR, CO or MX".to_owned(),
+        )),
+    }
+}
+
+/// Map the Mexican WhatsApp-id form `521` + 10 digits to `52` + 10 digits.
+///
+/// `+52 1...` with 11 national digits is never a valid number (the mobile `1`
+/// was dropped in 2019), so the rewrite cannot turn a valid number into
+/// another one.
+fn unmexican(digits: &str) -> (String, bool) {
+    match digits.strip_prefix("521") {
+        Some(rest) if rest.len() == 10 => (format!("52{rest}"), true),
+        _ => (digits.to_owned(), false),
+    }
+}
+
+/// The default metadata database, with its `'static` lifetime spelled out.
+fn db() -> &'static Database {
+    &DATABASE
+}
+
+/// A parsed number, with region and type computed by [`check`].
+struct Checked {
+    /// Country calling code.
+    code: u16,
+    /// National significant number, leading zeros included.
+    national: String,
+    /// Metadata of the region the number belongs to, if any matches.
+    meta: Option<&'static Metadata>,
+    /// Number type; `Unknown` means invalid.
+    kind: Type,
+}
+
+impl Checked {
+    fn is_valid(&self) -> bool {
+        self.meta.is_some() && self.kind != Type::Unknown
+    }
+
+    fn e164_digits(&self) -> String {
+        format!("{}{}", self.code, self.national)
+    }
+
+    /// ISO region of the number; `None` for non-geographic codes ("001").
+    fn region(&self) -> Option<&'static str> {
+        self.meta.map(Metadata::id).filter(|id| *id != "001")
+    }
+
+    /// Region metadata for the country code even when the number matched no region.
+    fn code_meta(&self) -> Option<&'static Metadata> {
+        self.meta.or_else(|| main_meta(self.code))
+    }
+}
+
+/// Why `phonenumber` could not parse the digits at all.
+enum ParseFailure {
+    /// No country code matches the leading digits.
+    CountryCode,
+    /// Too few digits for any number.
+    TooShort,
+    /// Too many digits for the country.
+    TooLong,
+}
+
+impl ParseFailure {
+    fn from_parse(error: phonenumber::ParseError) -> Self {
+        match error {
+            phonenumber::ParseError::InvalidCountryCode => ParseFailure::CountryCode,
+            phonenumber::ParseError::TooLong => ParseFailure::TooLong,
+            _ => ParseFailure::TooShort,
+        }
+    }
+
+    fn into_error(self, shown: &str, international: bool) -> PhoneError {
+        match self {
+            ParseFailure::CountryCode if international => PhoneError::new(
+                format!("`{shown}` does not start with a valid country code"),
+                format!("write it with the country code, e.g. {GENERIC_EXAMPLE}"),
+            ),
+            ParseFailure::CountryCode => PhoneError::new(
+                format!("`{shown}` is not a valid phone number"),
+                format!("write it with the country code, e.g. {GENERIC_EXAMPLE}"),
+            ),
+            ParseFailure::TooShort => PhoneError::new(
+                format!("`{shown}` is too short to be a phone number"),
+                format!("write it with the country code, e.g. {GENERIC_EXAMPLE}"),
+            ),
+            ParseFailure::TooLong => PhoneError::new(
+                format!("`{shown}` is too long to be a phone number"),
+                "check for two numbers pasted together or a stray extension".to_owned(),
+            ),
+        }
+    }
+}
+
+/// Parse `digits` (no `+`) as an international number.
+fn check_international(digits: &str) -> Result<Checked, ParseFailure> {
+    let mut plus = String::with_capacity(digits.len() + 1);
+    plus.push('+');
+    plus.push_str(digits);
+    phonenumber::parse(None, &plus)
+        .map(|n| check(&n))
+        .map_err(ParseFailure::from_parse)
+}
+
+/// Parse `digits` as written in `region` (national form, or with the region's country code).
+fn check_national(digits: &str, region: Id) -> Result<Checked, ParseFailure> {
+    phonenumber::parse(Some(region), digits)
+        .map(|n| check(&n))
+        .map_err(ParseFailure::from_parse)
+}
+
+/// Find region and type of a parsed number.
+///
+/// `PhoneNumber::metadata`, `is_valid` and `number_type` in phonenumber 0.3.10
+/// look the region up with the national number *without* its leading zeros,
+/// which misclassifies Italian fixed lines (`+39 06...`) and Ivorian mobiles
+/// (`+225 07...`) as `Unknown`; they also each redo the region search. This
+/// does the search once, on the national number with its zeros, mirroring
+/// libphonenumber's `getRegionCodeForNumber` and `getNumberType`.
+fn check(number: &PhoneNumber) -> Checked {
+    let code = number.code().value();
+    let national = number.national().to_string();
+    let meta = region_meta(code, &national);
+    let kind = meta.map_or(Type::Unknown, |m| number_type(m, &national));
+    Checked {
+        code,
+        national,
+        meta,
+        kind,
+    }
+}
+
+/// Main region metadata of a country code (e.g. US for 1).
+fn main_meta(code: u16) -> Option<&'static Metadata> {
+    let all = db().by_code(&code)?;
+    all.iter()
+        .find(|m| m.is_main_country_for_code())
+        .or_else(|| all.first())
+        .copied()
+}
+
+/// The region a national number belongs to, among those sharing `code`.
+fn region_meta(code: u16, national: &str) -> Option<&'static Metadata> {
+    let regions = db().region(&code)?;
+    if regions.len() == 1 {
+        // Also covers non-geographic codes (region "001", shared by several codes).
+        return main_meta(code);
+    }
+    regions.into_iter().find_map(|region| {
+        let meta = db().by_id(region)?;
+        let belongs = match meta.leading_digits() {
+            Some(pattern) => pattern.find(national).is_some_and(|m| m.start() == 0),
+            None => number_type(meta, national) != Type::Unknown,
+        };
+        belongs.then_some(meta)
+    })
+}
+
+/// Type of a national number in a region, libphonenumber's order of checks.
+fn number_type(meta: &Metadata, national: &str) -> Type {
+    let descriptors = meta.descriptors();
+    let matches = |kind: Type| descriptors.get(kind).is_some_and(|d| d.is_match(national));
+    if !descriptors.general().is_match(national) {
+        return Type::Unknown;
+    }
+    let special = [
+        Type::PremiumRate,
+        Type::TollFree,
+        Type::SharedCost,
+        Type::Voip,
+        Type::PersonalNumber,
+        Type::Pager,
+        Type::Uan,
+        Type::Voicemail,
+    ];
+    if let Some(kind) = special.into_iter().find(|kind| matches(*kind)) {
+        return kind;
+    }
+    if matches(Type::FixedLine) {
+        let same_pattern = match (descriptors.fixed_line(), descriptors.mobile()) {
+            (Some(f), Some(m)) => f.national_number().as_str() == m.national_number().as_str(),
+            _ => false,
+        };
+        if same_pattern || matches(Type::Mobile) {
+            return Type::FixedLineOrMobile;
+        }
+        return Type::FixedLine;
+    }
+    if matches(Type::Mobile) {
+        return Type::Mobile;
+    }
+    Type::Unknown
+}
+
+/// The digits a national input would have if only the country code were added
+/// and the trunk prefix dropped; differs from the output only when the number
+/// was really rewritten (Argentine `15` -> `9`, carrier codes, ...).
+fn national_as_international(digits: &str, checked: &Checked) -> String {
+    let code = checked.code.to_string();
+    // The default-region parse also accepts the region's country code in front.
+    if digits.starts_with(&code) && digits.len() > checked.national.len() {
+        return digits.to_owned();
+    }
+    let prefix = checked
+        .code_meta()
+        .and_then(Metadata::national_prefix)
+        .unwrap_or("");
+    let national = if prefix.is_empty() {
+        digits
+    } else {
+        digits.strip_prefix(prefix).unwrap_or(digits)
+    };
+    format!("{code}{national}")
+}
+
+/// English name of a region for messages; falls back to the ISO code.
+fn country_name(region: &str) -> Option<&'static str> {
+    Some(match region {
+        "AR" => "Argentina",
+        "BO" => "Bolivia",
+        "BR" => "Brazil",
+        "CA" => "Canada",
+        "CL" => "Chile",
+        "CO" => "Colombia",
+        "CR" => "Costa Rica",
+        "CU" => "Cuba",
+        "DE" => "Germany",
+        "DO" => "the Dominican Republic",
+        "EC" => "Ecuador",
+        "ES" => "Spain",
+        "FR" => "France",
+        "GB" => "the United Kingdom",
+        "GT" => "Guatemala",
+        "HN" => "Honduras",
+        "IT" => "Italy",
+        "MX" => "Mexico",
+        "NI" => "Nicaragua",
+        "PA" => "Panama",
+        "PE" => "Peru",
+        "PR" => "Puerto Rico",
+        "PT" => "Portugal",
+        "PY" => "Paraguay",
+        "SV" => "El Salvador",
+        "US" => "the United States",
+        "UY" => "Uruguay",
+        "VE" => "Venezuela",
+        _ => return None,
+    })
+}
+
+/// "Argentina" or "country code +54 (AR)".
+fn describe_country(code: u16, meta: Option<&'static Metadata>) -> String {
+    let id = meta.map(Metadata::id).filter(|id| *id != "001");
+    match id {
+        Some(id) => match country_name(id) {
+            Some(name) => name.to_owned(),
+            None => format!("country code +{code} ({id})"),
+        },
+        None => format!("country code +{code}"),
+    }
+}
+
+/// Help text with an example mobile number of the country, in provider form.
+fn example_help(code: u16, meta: Option<&'static Metadata>) -> String {
+    let example = meta
+        .and_then(|m| {
+            m.descriptors()
+                .mobile()
+                .or_else(|| m.descriptors().fixed_line())
+        })
+        .and_then(|d| d.example());
+    let mut help = match example {
+        Some(national) => format!("write it with the country code, e.g. {code}{national}"),
+        None => format!("write it with the country code, e.g. {GENERIC_EXAMPLE}"),
+    };
+    if code == 54 {
+        help.push_str(
+            "; Argentine mobiles are 54 9 + area code + number, without the 0 and the 15",
+        );
+    }
+    help
+}
+
+/// Parsed, but not a number that exists in its country.
+fn invalid_error(shown: &str, checked: &Checked) -> PhoneError {
+    let meta = checked.code_meta();
+    PhoneError::new(
+        format!(
+            "`{shown}` is not a valid phone number for {}",
+            describe_country(checked.code, meta)
+        ),
+        example_help(checked.code, meta),
+    )
+}
+
+/// Digits only, no default region, and not a valid international number.
+fn no_country_error(shown: &str, international: Option<&Checked>) -> PhoneError {
+    let help = "write it with the country code, e.g. 5493516723999 or 573003834590, \
+                or set a default country for numbers written without one";
+    // Name the country only if the digits plausibly were meant for it
+    // (the national part has a possible length there); otherwise the user
+    // most likely wrote a national number.
+    let plausible = international.and_then(|c| {
+        let meta = c.code_meta()?;
+        let len = u16::try_from(c.national.len()).ok()?;
+        meta.descriptors()
+            .general()
+            .possible_length()
+            .contains(&len)
+            .then_some((c, meta))
+    });
+    match plausible {
+        Some((c, meta)) => PhoneError::new(
+            format!(
+                "`{shown}` is not a valid phone number for {}",
+                describe_country(c.code, Some(meta))
+            ),
+            example_help(c.code, Some(meta)),
+        ),
+        None => PhoneError::new(
+            format!("`{shown}` is not a valid phone number (no country code found)"),
+            help.to_owned(),
+        ),
+    }
+}
+
+/// Valid, but a type WhatsApp users do not have (toll-free, premium, ...).
+fn type_error(shown: &str, kind: Type, checked: &Checked) -> PhoneError {
+    let what = match kind {
+        Type::TollFree => "a toll-free number",
+        Type::PremiumRate => "a premium-rate number",
+        Type::SharedCost => "a shared-cost number",
+        Type::Voip => "a VoIP number",
+        Type::PersonalNumber => "a personal (forwarding) number",
+        Type::Pager => "a pager number",
+        Type::Uan => "a universal access number",
+        Type::Emergency => "an emergency number",
+        Type::Voicemail => "a voicemail number",
+        Type::ShortCode => "a short code",
+        Type::StandardRate => "a standard-rate service number",
+        _ => "not a mobile number",
+    };
+    PhoneError::new(
+        format!("`{shown}` is {what}, not a mobile number"),
+        format!(
+            "WhatsApp messages go to mobile numbers; {}",
+            example_help(checked.code, checked.code_meta())
+        ),
+    )
+}
+
+fn too_long_error(shown: &str, digits: usize) -> PhoneError {
+    PhoneError::new(
+        format!(
+            "`{shown}` has {digits} digits; a phone number has at most {MAX_DIGITS} including the country code"
+        ),
+        "check for two numbers pasted together or a stray extension".to_owned(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(input: &str, region: Option<&str>) -> Phone {
+        match normalize(input, region) {
+            Ok(phone) => phone,
+            Err(e) => panic!("{input:?} ({region:?}) rejected: {e:?}"),
+        }
+    }
+
+    fn err(input: &str, region: Option<&str>) -> PhoneError {
+        match normalize(input, region) {
+            Ok(phone) => panic!("{input:?} ({region:?}) accepted: {phone:?}"),
+            Err(e) => e,
+        }
+    }
+
+    /// Reference 5.4: `+5493516723999` is a valid Argentine mobile, kept as is.
+    #[test]
+    fn ar_mobile_international() {
+        let p = ok("+5493516723999", None);
+        assert_eq!(p.digits, "5493516723999");
+        assert_eq!(p.region, Some("AR"));
+        assert!(p.warnings.is_empty());
+    }
+
+    /// Reference 5.4: without the 9, `+543516723999` is an Argentine fixed line (warning, not error).
+    #[test]
+    fn ar_without_nine_is_fixed_line() {
+        let p = ok("+543516723999", None);
+        assert_eq!(p.digits, "543516723999");
+        assert_eq!(p.warnings, vec![PhoneWarning::FixedLine]);
+    }
+
+    /// Reference 5.4: `+5493511234567` is in an unassigned range and is rejected naming Argentina.
+    #[test]
+    fn ar_unassigned_range_is_invalid() {
+        let e = err("+54 9 351 123 4567", None);
+        assert_eq!(
+            e.message,
+            "`+54 9 351 123 4567` is not a valid phone number for Argentina"
+        );
+        let help = e.help.unwrap_or_default();
+        assert!(help.contains("country code, e.g. 549"), "{help}");
+    }
+
+    /// Reference 5.4: digits-only `5493516723999` works with no default region (international first).
+    #[test]
+    fn digits_only_without_region() {
+        let p = ok("5493516723999", None);
+        assert_eq!(p.digits, "5493516723999");
+        assert_eq!(p.region, Some("AR"));
+        assert!(p.warnings.is_empty());
+    }
+
+    /// Reference 5.4: `+54 11 15 5874 9895` has its `15` turned into the mobile `9`, with a Rewritten warning.
+    #[test]
+    fn ar_15_form_international() {
+        let p = ok("+54 11 15 5874 9895", None);
+        assert_eq!(p.digits, "5491158749895");
+        assert_eq!(
+            p.warnings,
+            vec![PhoneWarning::Rewritten {
+                from: "+54 11 15 5874 9895".into()
+            }]
+        );
+    }
+
+    /// Reference 5.4: national `0351 15 672-3999` with region AR becomes `5493516723999`.
+    #[test]
+    fn ar_15_form_national() {
+        let p = ok("0351 15 672-3999", Some("AR"));
+        assert_eq!(p.digits, "5493516723999");
+        assert_eq!(p.region, Some("AR"));
+        assert_eq!(
+            p.warnings,
+            vec![PhoneWarning::Rewritten {
+                from: "0351 15 672-3999".into()
+            }]
+        );
+    }
+
+    /// Reference 5.4: the Mexican WhatsApp-id form `+5215541637145` is mapped to `525541637145` with a warning.
+    #[test]
+    fn mx_whatsapp_id_form() {
+        let p = ok("+52 1 55 4163 7145", None);
+        assert_eq!(p.digits, "525541637145");
+        assert_eq!(p.region, Some("MX"));
+        assert_eq!(
+            p.warnings,
+            vec![PhoneWarning::MexicanWhatsappId {
+                from: "+52 1 55 4163 7145".into()
+            }]
+        );
+    }
+
+    /// The Mexican WhatsApp-id form is also recognised digits-only, without a region.
+    #[test]
+    fn mx_whatsapp_id_digits_only() {
+        let p = ok("5215541637145", None);
+        assert_eq!(p.digits, "525541637145");
+        assert!(matches!(
+            p.warnings.as_slice(),
+            [PhoneWarning::MexicanWhatsappId { .. }]
+        ));
+    }
+
+    /// Reference 5.4: `+525541637145` is FixedLineOrMobile and accepted silently.
+    #[test]
+    fn mx_dialable_form() {
+        let p = ok("+525541637145", None);
+        assert_eq!(p.digits, "525541637145");
+        assert!(p.warnings.is_empty());
+    }
+
+    /// Reference 5.4: Colombian mobiles `+573003834590`, `+573137004535` are valid, also digits-only.
+    #[test]
+    fn co_mobile() {
+        for (input, digits) in [
+            ("+573003834590", "573003834590"),
+            ("+57 313 700 4535", "573137004535"),
+            ("573003834590", "573003834590"),
+        ] {
+            let p = ok(input, None);
+            assert_eq!(p.digits, digits);
+            assert_eq!(p.region, Some("CO"));
+            assert!(p.warnings.is_empty(), "{input}: {:?}", p.warnings);
+        }
+    }
+
+    /// Reference 5.4: the Brazilian 9-digit mobile `+5511987654321` is valid.
+    #[test]
+    fn br_mobile() {
+        let p = ok("+55 (11) 98765-4321", None);
+        assert_eq!(p.digits, "5511987654321");
+        assert_eq!(p.region, Some("BR"));
+    }
+
+    /// Reference 5.4: the Brazilian 8-digit WhatsApp-id form `+559281723241` is rejected (no mapping yet).
+    #[test]
+    fn br_old_eight_digit_form_is_invalid() {
+        let e = err("+559281723241", None);
+        assert!(e.message.contains("for Brazil"), "{}", e.message);
+    }
+
+    /// A leading `00` is read as `+`.
+    #[test]
+    fn double_zero_prefix() {
+        let p = ok("00 54 9 351 672-3999", None);
+        assert_eq!(p.digits, "5493516723999");
+        assert!(p.warnings.is_empty());
+        let p = ok("0057 300 383 4590", Some("AR"));
+        assert_eq!(p.digits, "573003834590");
+    }
+
+    /// A national number is completed with the default region's country code, silently.
+    #[test]
+    fn default_region_national_number() {
+        let p = ok("300 383 4590", Some("CO"));
+        assert_eq!(p.digits, "573003834590");
+        assert_eq!(p.region, Some("CO"));
+        assert!(p.warnings.is_empty());
+        // Region codes are case-insensitive.
+        assert_eq!(ok("(300) 383-4590", Some("co")).digits, "573003834590");
+    }
+
+    /// Dropping a national trunk prefix `0` is not reported as a rewrite.
+    #[test]
+    fn trunk_prefix_is_not_a_rewrite() {
+        let p = ok("07400 123456", Some("GB"));
+        assert_eq!(p.digits, "447400123456");
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    /// With a default region, digits that already carry a country code are read internationally.
+    #[test]
+    fn default_region_prefers_valid_international() {
+        let p = ok("5493516723999", Some("CO"));
+        assert_eq!(p.digits, "5493516723999");
+        assert_eq!(p.region, Some("AR"));
+        assert!(p.warnings.is_empty());
+    }
+
+    /// Digits-only national numbers without a default region are rejected with a hint.
+    #[test]
+    fn national_without_region_is_rejected() {
+        let e = err("3003834590", None);
+        assert!(e.message.contains("no country code"), "{}", e.message);
+        assert!(e.help.unwrap_or_default().contains("default country"));
+    }
+
+    /// Letters are rejected.
+    #[test]
+    fn letters() {
+        let e = err("+54 9 351 ABC 3999", None);
+        assert!(e.message.contains("contains letters"), "{}", e.message);
+        let e = err("n/a", None);
+        assert!(e.message.contains("letters"), "{}", e.message);
+    }
+
+    /// Other characters, and a `+` that is not leading, are rejected.
+    #[test]
+    fn bad_characters() {
+        assert!(err("+54#9351", None).message.contains("`#`"));
+        assert!(err("54+93516723999", None).message.contains("`+`"));
+        assert!(err("++5493516723999", None).message.contains("`+`"));
+    }
+
+    /// Empty and separator-only inputs are rejected.
+    #[test]
+    fn empty() {
+        assert_eq!(err("", None).message, "phone number is empty");
+        assert_eq!(err("   ", Some("AR")).message, "phone number is empty");
+        assert!(err(" - ( ) ", None).message.contains("no digits"));
+        assert!(err("+", None).message.contains("no digits"));
+    }
+
+    /// More than 15 digits is rejected before parsing; 15 digits is left to validation.
+    #[test]
+    fn too_long() {
+        let e = err("+54 9 351 672 3999 1234", None);
+        assert!(e.message.contains("17 digits"), "{}", e.message);
+        assert!(
+            err("5493516723999123", Some("AR"))
+                .message
+                .contains("16 digits")
+        );
+        assert!(!err("549351672399912", None).message.contains("digits;"));
+    }
+
+    /// Too-short inputs and unknown country codes give errors, not panics.
+    #[test]
+    fn short_and_unknown_country_code() {
+        assert!(!err("+1", None).message.is_empty());
+        assert!(!err("+54", None).message.is_empty());
+        assert!(err("+999 1234 5678", None).message.contains("country code"));
+    }
+
+    /// Fixed lines are accepted with a warning.
+    #[test]
+    fn fixed_line_warning() {
+        let p = ok("601 601 2345", Some("CO"));
+        assert_eq!(p.digits, "576016012345");
+        assert_eq!(p.warnings, vec![PhoneWarning::FixedLine]);
+        let p = ok("+49 30 123456", None);
+        assert_eq!(p.region, Some("DE"));
+        assert_eq!(p.warnings, vec![PhoneWarning::FixedLine]);
+    }
+
+    /// Numbers whose national part starts with 0 (Italian fixed lines) get a region and type.
+    #[test]
+    fn leading_zero_national_number() {
+        let p = ok("+39 02 8699 1234", None);
+        assert_eq!(p.digits, "390286991234");
+        assert_eq!(p.region, Some("IT"));
+        assert_eq!(p.warnings, vec![PhoneWarning::FixedLine]);
+    }
+
+    /// Ivorian mobiles (national part starts with 0) are recognised as mobiles.
+    #[test]
+    fn leading_zero_mobile() {
+        let p = ok("+225 07 12 34 56 78", None);
+        assert_eq!(p.digits, "2250712345678");
+        assert_eq!(p.region, Some("CI"));
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    /// Toll-free numbers are rejected as not mobile.
+    #[test]
+    fn toll_free_is_rejected() {
+        let e = err("+1 800 234 5678", None);
+        assert!(e.message.contains("toll-free"), "{}", e.message);
+        let e = err("+800 1234 5678", None);
+        assert!(e.message.contains("toll-free"), "{}", e.message);
+    }
+
+    /// An unknown default region is an error.
+    #[test]
+    fn unknown_default_region() {
+        let e = err("3003834590", Some("XX"));
+        assert!(
+            e.message.contains("unknown default country"),
+            "{}",
+            e.message
+        );
+        assert!(
+            err("3003834590", Some("Colombia"))
+                .message
+                .contains("unknown")
+        );
+    }
+
+    /// Equal numbers written differently share a key; the key is the digits as an integer.
+    #[test]
+    fn key_deduplicates() {
+        let a = ok("+54 9 351 672-3999", None);
+        let b = ok("0351 15 672-3999", Some("AR"));
+        assert_eq!(a.key(), 5_493_516_723_999);
+        assert_eq!(a.key(), b.key());
+        assert_ne!(a.key(), ok("+573003834590", None).key());
+    }
+
+    /// Arbitrary digit strings (xorshift, fixed seed), with and without `+`, never panic.
+    #[test]
+    fn random_inputs_do_not_panic() {
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let regions = [None, Some("AR"), Some("MX"), Some("CO"), Some("BR")];
+        for i in 0..250 {
+            let len = next() % 17;
+            let mut s = String::from(if i % 2 == 0 { "+" } else { "" });
+            for _ in 0..len {
+                s.push(char::from(b'0' + (next() % 10) as u8));
+            }
+            let _ = normalize(&s, regions[i % regions.len()]);
+        }
+    }
+}
