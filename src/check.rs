@@ -106,13 +106,15 @@ pub fn campaign_fits(
         ),
         _ => {}
     }
-    if let Some(language) = &campaign.language {
-        if !language.source.contains("{{") && !language.source.contains("{%") {
-            let code = language.source.trim();
-            if !crate::validate::LANGUAGES.contains(&code) {
-                push(language_unknown(code, language.span), diags);
-            } else if !template.languages.iter().any(|l| l == code) {
-                push(
+    if let Some(language) = &campaign.language
+        && !language.source.contains("{{")
+        && !language.source.contains("{%")
+    {
+        let code = language.source.trim();
+        if !crate::validate::LANGUAGES.contains(&code) {
+            push(language_unknown(code, language.span), diags);
+        } else if !template.languages.iter().any(|l| l == code) {
+            push(
                     Diagnostic::new(
                         Code::InvalidLanguage,
                         format!("template `{}` is not approved in `{code}`", template.name),
@@ -122,7 +124,6 @@ pub fn campaign_fits(
                     .with_help("WhatsApp matches the language exactly (`es` is not `es_AR`): use one the template is approved in"),
                     diags,
                 );
-            }
         }
     }
     // Body parameters: count and types.
@@ -280,10 +281,10 @@ pub fn campaign_fits(
                 }
             },
             TemplateButton::QuickReply => {
-                if let Some((_, ButtonExpr::Payload(_))) = params.peek() {
-                    if let Some((_, param)) = params.next() {
-                        assigned.push((index, param));
-                    }
+                if let Some((_, ButtonExpr::Payload(_))) = params.peek()
+                    && let Some((_, param)) = params.next()
+                {
+                    assigned.push((index, param));
                 }
             }
             _ => {}
@@ -499,14 +500,15 @@ pub fn check_media_link(link: &str, kind: &TemplateHeader) -> Vec<TextProblem> {
         TemplateHeader::Document => &["pdf"],
         _ => &[],
     };
-    if let Some(ext) = ext {
-        if !allowed.is_empty() && !allowed.contains(&ext) {
-            problems.push(TextProblem {
-                code: Code::InvalidMediaLink,
-                message: format!("a `.{ext}` file cannot be a {} header", kind.kind()),
-                help: format!("{} headers accept {}", kind.kind(), allowed.join(", ")),
-            });
-        }
+    if let Some(ext) = ext
+        && !allowed.is_empty()
+        && !allowed.contains(&ext)
+    {
+        problems.push(TextProblem {
+            code: Code::InvalidMediaLink,
+            message: format!("a `.{ext}` file cannot be a {} header", kind.kind()),
+            help: format!("{} headers accept {}", kind.kind(), allowed.join(", ")),
+        });
     }
     if [
         "x-amz-signature",

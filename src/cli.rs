@@ -269,13 +269,13 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     let mut write_error: Option<std::io::Error> = None;
     let mut on_request = |request: Request| {
         stats.add(&request);
-        if let Some(t) = target.as_mut() {
-            if write_error.is_none() {
-                let mut line = request.to_ndjson();
-                line.push('\n');
-                if let Err(err) = t.writer().write_all(line.as_bytes()) {
-                    write_error = Some(err);
-                }
+        if let Some(t) = target.as_mut()
+            && write_error.is_none()
+        {
+            let mut line = request.to_ndjson();
+            line.push('\n');
+            if let Err(err) = t.writer().write_all(line.as_bytes()) {
+                write_error = Some(err);
             }
         }
     };

@@ -503,14 +503,16 @@ fn load_file(
             return;
         }
     };
-    let file = sources.add(shown.clone(), Some(text.clone()));
     let nodes = match parse_yaml(&text) {
         Ok(nodes) => nodes,
         Err(err) => {
+            let file = sources.add(shown.clone(), Some(text.clone()));
             diags.push(yaml_error(&err, file, &text));
             return;
         }
     };
+    let text = redact_literal_secrets(&text, &nodes);
+    let file = sources.add(shown.clone(), Some(text.clone()));
     let mut found = Vec::new();
     let mut unknown = Vec::new();
     for node in nodes {
@@ -574,6 +576,42 @@ fn load_file(
             node,
         });
     }
+}
+
+/// The text with every literal secret of a Sender masked by `*` (byte length kept, so that
+/// spans stay valid): what is shown in diagnostics never contains the secret.
+fn redact_literal_secrets(text: &Arc<str>, nodes: &[Node]) -> Arc<str> {
+    let mut ranges = Vec::new();
+    for node in nodes {
+        if node.get("kind").and_then(Node::as_str) != Some("Sender") {
+            continue;
+        }
+        for field in crate::schema::SECRET_FIELDS {
+            if let Some(value) = node.get(field)
+                && !matches!(
+                    value.value,
+                    NodeValue::Map(_) | NodeValue::Null | NodeValue::Seq(_)
+                )
+            {
+                let end = text[value.pos.offset..]
+                    .find('\n')
+                    .map_or(text.len(), |i| value.pos.offset + i);
+                ranges.push(value.pos.offset..end);
+            }
+        }
+    }
+    if ranges.is_empty() {
+        return text.clone();
+    }
+    let mut out = String::with_capacity(text.len());
+    for (i, ch) in text.char_indices() {
+        if ranges.iter().any(|r| r.contains(&i)) && !ch.is_whitespace() && ch != '#' {
+            out.extend(std::iter::repeat_n('*', ch.len_utf8()));
+        } else {
+            out.push(ch);
+        }
+    }
+    Arc::from(out)
 }
 
 /// A path as the user would write it: relative paths stay relative, without a leading `./`.

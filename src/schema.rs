@@ -153,10 +153,10 @@ fn schemas_at<'a>(kind: Kind, pointer: &str) -> Vec<&'a Value> {
         let mut stack = vec![schema];
         while let Some(s) = stack.pop() {
             if let Some(r) = s.get("$ref").and_then(Value::as_str) {
-                if let Some(name) = r.strip_prefix("#/$defs/") {
-                    if let Some(target) = defs.and_then(|d| d.get(name)) {
-                        stack.push(target);
-                    }
+                if let Some(name) = r.strip_prefix("#/$defs/")
+                    && let Some(target) = defs.and_then(|d| d.get(name))
+                {
+                    stack.push(target);
                 }
                 continue;
             }
@@ -187,10 +187,10 @@ fn schemas_at<'a>(kind: Kind, pointer: &str) -> Vec<&'a Value> {
                 if let Some(items) = schema.get("items") {
                     next.extend(resolve(items));
                 }
-            } else if let Some(additional) = schema.get("additionalProperties") {
-                if additional.is_object() {
-                    next.extend(resolve(additional));
-                }
+            } else if let Some(additional) = schema.get("additionalProperties")
+                && additional.is_object()
+            {
+                next.extend(resolve(additional));
             }
         }
         current = next;

@@ -61,17 +61,17 @@ pub fn validate(docs: &[Document], diags: &mut Diagnostics) -> Project {
     }
     let mut project = Project::default();
     for (doc, json) in by_kind.remove(&Kind::Sender).unwrap_or_default() {
-        if let Some(raw) = typed::<RawSender>(doc, json, diags) {
-            if let Some(sender) = sender(doc, raw, diags) {
-                project.senders.push(Arc::new(sender));
-            }
+        if let Some(raw) = typed::<RawSender>(doc, json, diags)
+            && let Some(sender) = sender(doc, raw, diags)
+        {
+            project.senders.push(Arc::new(sender));
         }
     }
     for (doc, json) in by_kind.remove(&Kind::Template).unwrap_or_default() {
-        if let Some(raw) = typed::<RawTemplate>(doc, json, diags) {
-            if let Some(template) = template(doc, raw, diags) {
-                project.templates.push(Arc::new(template));
-            }
+        if let Some(raw) = typed::<RawTemplate>(doc, json, diags)
+            && let Some(template) = template(doc, raw, diags)
+        {
+            project.templates.push(Arc::new(template));
         }
     }
     let mut sender_errors = false;
@@ -141,7 +141,9 @@ fn sender(doc: &Document, raw: RawSender, diags: &mut Diagnostics) -> Option<Sen
         ProviderName::Mayten => Provider::Mayten,
     };
     let mut ok = true;
-    let (wrong, missing): (&[(&str, bool)], &[(&str, bool, &str)]) = match provider {
+    type Present<'a> = &'a [(&'a str, bool)];
+    type Required<'a> = &'a [(&'a str, bool, &'a str)];
+    let (wrong, missing): (Present, Required) = match provider {
         Provider::Aldeamo => (
             &[
                 ("token", raw.token.is_some()),
