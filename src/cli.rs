@@ -108,6 +108,11 @@ fn parse_endpoint(s: &str) -> Result<(String, String), String> {
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(format!("`{url}` is not an http(s) URL"));
     }
+    if url.contains(['?', '#']) {
+        return Err(format!(
+            "`{url}` has a query or fragment; give only the base URL"
+        ));
+    }
     Ok((sender.to_owned(), url.to_owned()))
 }
 
@@ -338,6 +343,14 @@ impl RequestStats {
     }
 }
 
+fn count(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 fn plan_text(
     project: &crate::model::Project,
     summaries: &[CampaignSummary],
@@ -368,8 +381,12 @@ fn plan_text(
         );
         let _ = writeln!(
             out,
-            "  recipients  {} rows → {} messages ({} filtered by where, {} duplicates, {} with errors)",
-            s.rows, s.messages, s.filtered, s.duplicates, s.failed
+            "  recipients  {} → {} ({} filtered by where, {} duplicates, {} with errors)",
+            count(s.rows, "row"),
+            count(s.messages, "message"),
+            s.filtered,
+            s.duplicates,
+            s.failed
         );
         let (requests, url) = stats
             .per_campaign
@@ -401,9 +418,10 @@ fn plan_text(
     if ok {
         let _ = writeln!(
             out,
-            "Plan: {messages} messages in {} requests from {} campaigns. Nothing was sent.",
-            stats.total,
-            summaries.len()
+            "Plan: {} in {} from {}. Nothing was sent.",
+            count(messages, "message"),
+            count(stats.total, "request"),
+            count(summaries.len() as u64, "campaign")
         );
     } else {
         let _ = writeln!(out, "Plan failed: fix the errors above. Nothing was sent.");

@@ -874,6 +874,10 @@ fn preview(message: &Message, origin: String) -> Preview {
             };
             let shown: Vec<&str> = t.body.iter().map(BodyParam::display).collect();
             p.body = fill_body(&template.body, &shown);
+            if message.target.sender.provider == Provider::Mayten {
+                p.header = None;
+                return p;
+            }
             for (i, button) in template.buttons.iter().enumerate() {
                 let param = t.buttons.iter().find(|b| b.index == i);
                 p.buttons.push(match (button, param) {

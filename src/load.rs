@@ -506,8 +506,9 @@ fn load_file(
     let nodes = match parse_yaml(&text) {
         Ok(nodes) => nodes,
         Err(err) => {
-            let file = sources.add(shown.clone(), Some(text.clone()));
-            diags.push(yaml_error(&err, file, &text));
+            let masked = mask_secret_lines(&text);
+            let file = sources.add(shown.clone(), Some(masked.clone()));
+            diags.push(yaml_error(&err, file, &masked));
             return;
         }
     };
@@ -609,6 +610,35 @@ fn redact_literal_secrets(text: &Arc<str>, nodes: &[Node]) -> Arc<str> {
             out.extend(std::iter::repeat_n('*', ch.len_utf8()));
         } else {
             out.push(ch);
+        }
+    }
+    Arc::from(out)
+}
+
+/// For a file that does not parse: mask the value of every line that looks like a secret
+/// field with a scalar value, so that a syntax error's snippet cannot show it.
+fn mask_secret_lines(text: &Arc<str>) -> Arc<str> {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start().trim_start_matches("- ");
+        let value_at = crate::schema::SECRET_FIELDS.iter().find_map(|field| {
+            let rest = trimmed.strip_prefix(field)?.strip_prefix(':')?;
+            let value = rest.trim_start();
+            (!value.is_empty() && !value.starts_with(['{', '#', '\n', '\r']))
+                .then(|| line.len() - value.len())
+        });
+        match value_at {
+            Some(at) => {
+                out.push_str(&line[..at]);
+                for ch in line[at..].chars() {
+                    if ch == '\n' || ch == '\r' {
+                        out.push(ch);
+                    } else {
+                        out.extend(std::iter::repeat_n('*', ch.len_utf8()));
+                    }
+                }
+            }
+            None => out.push_str(line),
         }
     }
     Arc::from(out)

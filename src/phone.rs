@@ -54,8 +54,6 @@ impl Phone {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneWarning {
     /// A Mexican WhatsApp-id form `521XXXXXXXXXX` was rewritten to `52XXXXXXXXXX`.
-    ///
-    /// `from` is the input as written (trimmed).
     MexicanWhatsappId {
         /// The input as written (trimmed).
         from: String,
@@ -124,10 +122,14 @@ impl std::error::Error for PhoneError {}
 /// 1. Strip whitespace, `-`, `(`, `)` and `.`; keep a leading `+`; a leading
 ///    `00` means `+`. Letters, other characters, a misplaced `+`, an empty
 ///    input and more than 15 digits are errors.
-/// 2. With `+` (or `00`) the number is international. Without it, the digits
-///    are first read as an international number (`5493516723999`); only if
-///    that is not a valid number are they read as a national number of
-///    `default_region`.
+/// 2. With `+` (or `00`) the number is international. Without it and without
+///    `default_region`, the digits are read as an international number
+///    (`5493516723999`, `573003834590`). Without it but with
+///    `default_region`, they are read as a national number of that region
+///    (which also accepts the region's own country code in front) and, if
+///    that is not valid, as an international number. National comes first
+///    because about 9% of valid Colombian mobiles (`3224203533`) are also
+///    valid foreign international numbers (`+32 224 20 35 33`, Belgium).
 /// 3. The Mexican WhatsApp-id form `+521` + 10 digits becomes `+52` + 10
 ///    digits before validation ([`PhoneWarning::MexicanWhatsappId`]).
 /// 4. The number must be valid for its country and be a mobile or
@@ -142,48 +144,18 @@ pub fn normalize(input: &str, default_region: Option<&str>) -> Result<Phone, Pho
     let cleaned = clean(shown)?;
     let region = default_region.map(parse_region).transpose()?;
 
-    let mut warnings = Vec::new();
-
-    let (written, checked) = if cleaned.international {
-        let (digits, mexican) = unmexican(&cleaned.digits);
-        if mexican {
-            warnings.push(PhoneWarning::MexicanWhatsappId {
-                from: shown.to_owned(),
-            });
-        }
-        let checked = check_international(&digits).map_err(|e| e.into_error(shown, true))?;
-        if !checked.is_valid() {
-            return Err(invalid_error(shown, &checked));
-        }
-        (digits, checked)
+    let (written, checked, mexican) = if cleaned.international {
+        read_international(&cleaned.digits, shown)?
     } else {
-        // Digits only: international first, then national for the default region.
-        let (digits, mexican) = unmexican(&cleaned.digits);
-        let international = check_international(&digits);
-        match (international, region) {
-            (Ok(checked), _) if checked.is_valid() => {
-                if mexican {
-                    warnings.push(PhoneWarning::MexicanWhatsappId {
-                        from: shown.to_owned(),
-                    });
-                }
-                (digits, checked)
-            }
-            (_, Some(region)) => {
-                let checked = check_national(&cleaned.digits, region)
-                    .map_err(|e| e.into_error(shown, false))?;
-                if !checked.is_valid() {
-                    return Err(invalid_error(shown, &checked));
-                }
-                let written = national_as_international(&cleaned.digits, &checked);
-                (written, checked)
-            }
-            (international, None) => {
-                return Err(no_country_error(shown, international.ok().as_ref()));
-            }
-        }
+        read_digits_only(&cleaned.digits, region, shown)?
     };
 
+    let mut warnings = Vec::new();
+    if mexican {
+        warnings.push(PhoneWarning::MexicanWhatsappId {
+            from: shown.to_owned(),
+        });
+    }
     match checked.kind {
         Type::Mobile | Type::FixedLineOrMobile => {}
         Type::FixedLine => warnings.push(PhoneWarning::FixedLine),
@@ -205,6 +177,58 @@ pub fn normalize(input: &str, default_region: Option<&str>) -> Result<Phone, Pho
         region: checked.region(),
         warnings,
     })
+}
+
+/// Read digits that followed a `+` (or `00`).
+///
+/// Returns the digits as written (after the Mexican mapping), the parsed
+/// number and whether the Mexican mapping applied.
+fn read_international(digits: &str, shown: &str) -> Result<(String, Checked, bool), PhoneError> {
+    let (digits, mexican) = unmexican(digits);
+    let checked = check_international(&digits).map_err(|e| e.into_error(shown, true))?;
+    if !checked.is_valid() {
+        return Err(invalid_error(shown, &checked));
+    }
+    Ok((digits, checked, mexican))
+}
+
+/// Read digits written without `+`; returns like [`read_international`].
+///
+/// With a default region the national reading comes first. libphonenumber's
+/// national parse also accepts the region's own country code in front
+/// (`573003834590` for CO, `5493516723999` for AR), so the international
+/// reading is only a fallback for numbers of other countries. National first
+/// matters: about 9% of valid Colombian mobiles (`3224203533`), 13% of Mexican
+/// and 16% of Brazilian national numbers are *also* valid international
+/// numbers of another country (`+32 224 20 35 33`, Belgium); reading those
+/// internationally first would silently message a stranger.
+///
+/// Without a default region the digits can only be international.
+fn read_digits_only(
+    digits: &str,
+    region: Option<Id>,
+    shown: &str,
+) -> Result<(String, Checked, bool), PhoneError> {
+    let national = match region {
+        Some(region) => match check_national(digits, region) {
+            Ok(checked) if checked.is_valid() => {
+                let written = national_as_international(digits, &checked);
+                return Ok((written, checked, false));
+            }
+            other => Some(other),
+        },
+        None => None,
+    };
+    let (international_digits, mexican) = unmexican(digits);
+    match (check_international(&international_digits), national) {
+        (Ok(checked), _) if checked.is_valid() => Ok((international_digits, checked, mexican)),
+        (international, Some(national)) => Err(both_invalid_error(
+            shown,
+            national,
+            international.ok().as_ref(),
+        )),
+        (international, None) => Err(no_country_error(shown, international.ok().as_ref())),
+    }
 }
 
 /// Input after step 1: the digits, and whether a `+`/`00` made it international.
@@ -580,34 +604,58 @@ fn invalid_error(shown: &str, checked: &Checked) -> PhoneError {
     )
 }
 
+/// Whether the national part has a length the country uses for mobile or
+/// fixed-line numbers, i.e. the digits were plausibly meant for that country.
+fn plausible(checked: &Checked) -> bool {
+    let Some(meta) = checked.code_meta() else {
+        return false;
+    };
+    let Ok(len) = u16::try_from(checked.national.len()) else {
+        return false;
+    };
+    let descriptors = meta.descriptors();
+    [descriptors.mobile(), descriptors.fixed_line()]
+        .into_iter()
+        .flatten()
+        .any(|d| {
+            let lengths = d.possible_length();
+            if lengths.is_empty() {
+                descriptors.general().possible_length().contains(&len)
+            } else {
+                lengths.contains(&len)
+            }
+        })
+}
+
 /// Digits only, no default region, and not a valid international number.
 fn no_country_error(shown: &str, international: Option<&Checked>) -> PhoneError {
-    let help = "write it with the country code, e.g. 5493516723999 or 573003834590, \
-                or set a default country for numbers written without one";
-    // Name the country only if the digits plausibly were meant for it
-    // (the national part has a possible length there); otherwise the user
-    // most likely wrote a national number.
-    let plausible = international.and_then(|c| {
-        let meta = c.code_meta()?;
-        let len = u16::try_from(c.national.len()).ok()?;
-        meta.descriptors()
-            .general()
-            .possible_length()
-            .contains(&len)
-            .then_some((c, meta))
-    });
-    match plausible {
-        Some((c, meta)) => PhoneError::new(
-            format!(
-                "`{shown}` is not a valid phone number for {}",
-                describe_country(c.code, Some(meta))
-            ),
-            example_help(c.code, Some(meta)),
-        ),
+    // Name the country only if the digits plausibly were meant for it;
+    // otherwise the user most likely wrote a national number.
+    match international.filter(|c| plausible(c)) {
+        Some(checked) => invalid_error(shown, checked),
         None => PhoneError::new(
             format!("`{shown}` is not a valid phone number (no country code found)"),
-            help.to_owned(),
+            "write it with the country code, e.g. 5493516723999 or 573003834590, \
+             or set a default country for numbers written without one"
+                .to_owned(),
         ),
+    }
+}
+
+/// Digits only, invalid both as a national number of the default region and
+/// as an international number: report the reading the user more likely meant.
+fn both_invalid_error(
+    shown: &str,
+    national: Result<Checked, ParseFailure>,
+    international: Option<&Checked>,
+) -> PhoneError {
+    match national {
+        Ok(checked) if plausible(&checked) => invalid_error(shown, &checked),
+        national => match (international.filter(|c| plausible(c)), national) {
+            (Some(checked), _) => invalid_error(shown, checked),
+            (None, Ok(checked)) => invalid_error(shown, &checked),
+            (None, Err(failure)) => failure.into_error(shown, false),
+        },
     }
 }
 
@@ -820,7 +868,39 @@ mod tests {
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
     }
 
-    /// With a default region, digits that already carry a country code are read internationally.
+    /// With a default region, digits carrying the region's own country code are recognised.
+    #[test]
+    fn default_region_own_country_code() {
+        let p = ok("573003834590", Some("CO"));
+        assert_eq!(p.digits, "573003834590");
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        let p = ok("54 9 351 672 3999", Some("AR"));
+        assert_eq!(p.digits, "5493516723999");
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+    }
+
+    /// A national number that is also a valid foreign international number follows the default region.
+    #[test]
+    fn default_region_wins_ambiguity() {
+        let p = ok("3224203533", Some("CO"));
+        assert_eq!(p.digits, "573224203533");
+        assert_eq!(p.region, Some("CO"));
+        // Without a default region the same digits can only be read as Belgian.
+        assert_eq!(ok("3224203533", None).region, Some("BE"));
+    }
+
+    /// Invalid digits with a default region name the country the user more likely meant.
+    #[test]
+    fn default_region_invalid_names_likely_country() {
+        let e = err("300 123", Some("CO"));
+        assert!(!e.message.is_empty());
+        let e = err("5493511234567", Some("CO"));
+        assert!(e.message.ends_with("for Argentina"), "{}", e.message);
+        let e = err("1234567890", Some("CO"));
+        assert!(e.message.ends_with("for Colombia"), "{}", e.message);
+    }
+
+    /// With a default region, digits of another country (invalid nationally) are read internationally.
     #[test]
     fn default_region_prefers_valid_international() {
         let p = ok("5493516723999", Some("CO"));
