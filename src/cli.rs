@@ -33,8 +33,11 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
     /// Print only diagnostics (no summaries or previews).
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
+    /// Print more: per-campaign counts and timings (repeat for more).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -71,8 +74,116 @@ pub enum Command {
     Validate(PathsArg),
     /// Compile; print a summary and a preview of what recipients will read.
     Plan(PlanArgs),
+    /// Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable.
+    Apply(ApplyArgs),
+    /// Print the journal's counts per campaign.
+    Status(StatusArgs),
+    /// Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account.
+    Sandbox(SandboxArgs),
+    /// Write a small working project into DIR (never overwriting a file).
+    Init(InitArgs),
     /// Print the JSON Schema of waform's YAML documents.
     Schema,
+    /// Print shell completions.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Arguments of `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to create the project in; default `.`.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// Arguments of `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Files or folders to load; default `.`.
+    pub paths: Vec<PathBuf>,
+    /// Send to production senders without asking.
+    #[arg(long)]
+    pub yes: bool,
+    /// Refuse to send unless the sources still compile to what this plan file (from `plan --out`) recorded.
+    #[arg(long, value_name = "PLAN")]
+    pub plan: Option<PathBuf>,
+    /// Pace every sender at RATE (`N/s`, `N/m`, `N/h` or a number per second), or one sender with SENDER=RATE.
+    #[arg(long, value_name = "[SENDER=]RATE")]
+    pub rate: Vec<String>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+    /// Use URL as SENDER's base URL (plain http only on loopback addresses).
+    #[arg(long, value_name = "SENDER=URL", value_parser = parse_endpoint)]
+    pub endpoint: Vec<(String, String)>,
+    /// Where the journal lives.
+    #[arg(long, default_value = ".waform", value_name = "DIR")]
+    pub state_dir: PathBuf,
+    /// Send again to recipients whose outcome is uncertain (they may receive the message twice).
+    #[arg(long)]
+    pub retry_uncertain: bool,
+    /// Write one row per recipient to FILE (.csv, or .ndjson/.jsonl).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Attempts for a throttled request or one that could not connect.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub max_attempts: u32,
+}
+
+/// Arguments of `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Files or folders to load; default `.`.
+    pub paths: Vec<PathBuf>,
+    /// Where the journal lives.
+    #[arg(long, default_value = ".waform", value_name = "DIR")]
+    pub state_dir: PathBuf,
+}
+
+/// Arguments of `sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 8787)]
+    pub port: u16,
+    /// Append every request received to FILE as NDJSON (credentials redacted).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Only accept this Aldeamo ApiKey (default: any non-empty key).
+    #[arg(long, env = "SANDBOX_ALDEAMO_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Only accept this Aldeamo UserId.
+    #[arg(long, env = "SANDBOX_ALDEAMO_USER_ID", hide_env_values = true)]
+    pub user_id: Option<String>,
+    /// Only accept this Mayten bearer token.
+    #[arg(long, env = "SANDBOX_MAYTEN_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Answer this share of requests with 429 (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_429: f64,
+    /// Retry-After seconds sent with 429.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after: u64,
+    /// Answer this share of requests with 500.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_500: f64,
+    /// Accept this share of requests, then drop the connection without answering.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_drop: f64,
+    /// Milliseconds added before each answer.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Answer the first N requests with 429.
+    #[arg(long, default_value_t = 0)]
+    pub fail_first: u32,
+    /// Seed of the fault sequence.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// Paths to load.
@@ -99,6 +210,9 @@ pub struct PlanArgs {
     /// Exit 0 when there is nothing to send, 2 when there are messages to send, 1 on errors.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Write a plan file that `apply --plan` checks the sources against.
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
 }
 
 fn parse_endpoint(s: &str) -> Result<(String, String), String> {
@@ -143,10 +257,72 @@ pub fn run(cli: Cli) -> i32 {
         }
         Command::Validate(args) => validate(&cli, &args.paths),
         Command::Plan(args) => plan(&cli, args),
+        Command::Apply(args) => crate::send::apply(&cli, args),
+        Command::Status(args) => crate::send::status(&cli, args),
+        Command::Sandbox(args) => crate::send::sandbox(args),
+        Command::Init(args) => init(&cli, args),
+        Command::Completions { shell } => {
+            print!("{}", completions(*shell));
+            EXIT_OK
+        }
+        Command::Man => {
+            print!("{}", man_page());
+            EXIT_OK
+        }
     }
 }
 
-fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
+/// The completion script for a shell.
+pub fn completions(shell: clap_complete::Shell) -> String {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "waform", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The man page, in roff.
+pub fn man_page() -> String {
+    use clap::CommandFactory;
+    let mut out = Vec::new();
+    let _ = clap_mangen::Man::new(Cli::command()).render(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn init(cli: &Cli, args: &InitArgs) -> i32 {
+    match crate::init::init(&args.dir) {
+        Ok(report) => {
+            if !cli.quiet {
+                for path in &report.created {
+                    println!("created {}", crate::load::display_path(path));
+                }
+                for path in &report.existing {
+                    println!(
+                        "exists, left untouched: {}",
+                        crate::load::display_path(path)
+                    );
+                }
+                if report.created.is_empty() {
+                    println!("Nothing to do: the project is already there.");
+                } else {
+                    println!(
+                        "Next: `waform validate {0}` and `waform plan {0}`.",
+                        crate::load::display_path(&args.dir)
+                    );
+                }
+            }
+            EXIT_OK
+        }
+        Err(err) => {
+            eprintln!(
+                "error: cannot create the project in `{}`: {err}",
+                args.dir.display()
+            );
+            EXIT_ERRORS
+        }
+    }
+}
+
+pub(crate) fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
     if paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -154,7 +330,7 @@ fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
     }
 }
 
-fn report(cli: &Cli, diags: &Diagnostics, sources: &Sources) {
+pub(crate) fn report(cli: &Cli, diags: &Diagnostics, sources: &Sources) {
     let format = match cli.format {
         FormatArg::Human => Format::Human,
         FormatArg::Json => Format::Json,
@@ -181,7 +357,7 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> i32 {
     let loaded = compile::load(&paths_or_default(paths), &mut sources, &mut diags);
     let mut summaries = Vec::new();
     if !diags.has_errors() {
-        summaries = compile::run(&loaded, &mut sources, &mut diags, &mut |_| {});
+        summaries = compile::run(&loaded, &mut sources, &mut diags, &mut |_| true);
     }
     report(cli, &diags, &sources);
     if !cli.quiet && cli.format == FormatArg::Human {
@@ -270,8 +446,11 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
         }
     };
     let mut emitter = Emitter::new(&loaded.project.senders, &endpoints);
+    let mut plain = Emitter::new(&loaded.project.senders, &Endpoints::new());
+    let mut hasher = crate::apply::PlanHasher::default();
     let mut stats = RequestStats::default();
     let mut write_error: Option<std::io::Error> = None;
+    let mut hash_request = |request: Request| hasher.add(&request);
     let mut on_request = |request: Request| {
         stats.add(&request);
         if let Some(t) = target.as_mut()
@@ -284,11 +463,32 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
             }
         }
     };
+    let hashing = args.out.is_some();
     let summaries = compile::run(&loaded, &mut sources, &mut diags, &mut |message| {
         emitter.push(&message, &mut on_request);
+        if hashing {
+            plain.push(&message, &mut hash_request);
+        }
+        true
     });
     emitter.finish(&mut on_request);
+    plain.finish(&mut hash_request);
     let ok = !diags.has_errors();
+    if let (Some(out), true) = (&args.out, ok) {
+        let plan_file = crate::apply::PlanFile {
+            version: 1,
+            messages: summaries.iter().map(|s| s.messages).sum(),
+            requests: hasher.requests,
+            sha256: hasher.finish(),
+            campaigns: summaries.iter().map(|s| s.name.to_string()).collect(),
+        };
+        let mut text = serde_json::to_string_pretty(&plan_file).unwrap_or_default();
+        text.push('\n');
+        if let Err(err) = crate::apply::write_atomic(out, text.as_bytes()) {
+            eprintln!("error: cannot write the plan file: {err}");
+            return EXIT_ERRORS;
+        }
+    }
     if let Some(t) = target {
         let result = match write_error.take() {
             Some(err) => Err(err),
@@ -321,13 +521,13 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
 
 /// Requests counted per campaign and per URL.
 #[derive(Default)]
-struct RequestStats {
+pub(crate) struct RequestStats {
     total: u64,
     per_campaign: BTreeMap<String, (u64, String)>,
 }
 
 impl RequestStats {
-    fn add(&mut self, request: &Request) {
+    pub(crate) fn add(&mut self, request: &Request) {
         self.total += 1;
         let mut seen: Vec<&str> = Vec::new();
         for r in &request.recipients {
@@ -351,7 +551,7 @@ fn count(n: u64, word: &str) -> String {
     }
 }
 
-fn plan_text(
+pub(crate) fn plan_text(
     project: &crate::model::Project,
     summaries: &[CampaignSummary],
     stats: &RequestStats,

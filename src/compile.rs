@@ -79,14 +79,21 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) -
 }
 
 /// Render and check every recipient of every campaign; each message that compiles goes to
-/// `sink`. Returns a summary per campaign.
+/// `sink`, which returns false to stop early. Returns a summary per campaign.
 pub fn run(
     loaded: &Loaded,
     sources: &mut Sources,
     diags: &mut Diagnostics,
-    sink: &mut dyn FnMut(Message),
+    sink: &mut dyn FnMut(Message) -> bool,
 ) -> Vec<CampaignSummary> {
     let mut summaries = Vec::new();
+    let stopped = std::cell::Cell::new(false);
+    let mut sink = |message: Message| {
+        if !stopped.get() {
+            stopped.set(!sink(message));
+        }
+        !stopped.get()
+    };
     for campaign in &loaded.project.campaigns {
         let text = loaded
             .documents
@@ -94,7 +101,10 @@ pub fn run(
             .find(|d| d.file == campaign.span.file)
             .map(|d| d.text.clone())
             .unwrap_or_else(|| Arc::from(""));
-        summaries.push(run_campaign(campaign, &text, sources, diags, sink));
+        summaries.push(run_campaign(campaign, &text, sources, diags, &mut sink));
+        if stopped.get() {
+            break;
+        }
     }
     summaries
 }
@@ -298,7 +308,7 @@ fn run_campaign(
     text: &str,
     sources: &mut Sources,
     diags: &mut Diagnostics,
-    sink: &mut dyn FnMut(Message),
+    sink: &mut dyn FnMut(Message) -> bool,
 ) -> CampaignSummary {
     let target = campaign.target.clone();
     let mut summary = CampaignSummary {
@@ -398,7 +408,9 @@ fn run_campaign(
                 .previews
                 .push(preview(&message, message.origin.clone()));
         }
-        sink(message);
+        if !sink(message) {
+            return summary;
+        }
     }
     if summary.rows > 0 && summary.messages == 0 && summary.failed == 0 {
         summary.warnings += 1;

@@ -4,11 +4,14 @@
 //! validate them into the typed [`model`], [`check`] them, stream [`recipients`], [`render`]
 //! each into a [`message::Message`], and [`emit`] provider requests.
 
+pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod compile;
 pub mod diagnostics;
 pub mod emit;
+pub mod init;
+pub mod journal;
 pub mod load;
 pub mod message;
 pub mod model;
@@ -17,6 +20,8 @@ pub mod raw;
 pub mod recipients;
 pub mod render;
 pub mod report;
+pub mod sandbox;
 pub mod schema;
+pub mod send;
 pub mod validate;
 pub mod values;

@@ -1,0 +1,749 @@
+//! Sending: the compiled requests go out over HTTP, paced per sender, each recipient journaled
+//! before and after its request so that nothing is sent twice and nothing is lost.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::emit::{Auth, Request};
+use crate::journal::{Journal, Record, Status};
+use crate::model::{Provider, Rate, SecretRef, Sender};
+
+/// Exit code: some messages failed or are uncertain.
+pub const EXIT_INCOMPLETE: i32 = 3;
+/// Exit code: the provider refused the credentials.
+pub const EXIT_CREDENTIALS: i32 = 4;
+/// Exit code: interrupted (Ctrl-C); the next run resumes.
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// How `apply` behaves.
+#[derive(Debug, Clone)]
+pub struct SendOptions {
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// Pacing per sender name, overriding the senders' `rate`.
+    pub rates: HashMap<String, Rate>,
+    /// Pacing for every sender, overriding their `rate` (a per-sender override wins).
+    pub rate_all: Option<Rate>,
+    /// Attempts for a request that was throttled or could not connect.
+    pub max_attempts: u32,
+    /// Timeout of one HTTP request.
+    pub timeout: Duration,
+    /// Resend recipients whose outcome is uncertain.
+    pub retry_uncertain: bool,
+    /// Largest wait between retries.
+    pub max_backoff: Duration,
+}
+
+impl Default for SendOptions {
+    fn default() -> SendOptions {
+        SendOptions {
+            concurrency: 16,
+            rates: HashMap::new(),
+            rate_all: None,
+            max_attempts: 8,
+            timeout: Duration::from_secs(30),
+            retry_uncertain: false,
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The credentials of the senders, read when the run starts. Never printed.
+#[derive(Default, Clone)]
+pub struct Secrets {
+    values: HashMap<SecretRef, String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} redacted)", self.values.len())
+    }
+}
+
+impl Secrets {
+    /// Read every secret the senders name; the error lists what is missing (names only).
+    pub fn load(senders: &[Arc<Sender>]) -> Result<Secrets, Vec<String>> {
+        let mut values = HashMap::new();
+        let mut missing = Vec::new();
+        for sender in senders {
+            let refs = [&sender.api_key, &sender.user_id, &sender.token];
+            for secret in refs.into_iter().flatten() {
+                if values.contains_key(secret) {
+                    continue;
+                }
+                let value = match secret {
+                    SecretRef::Env(name) => std::env::var(name)
+                        .ok()
+                        .filter(|v| !v.is_empty())
+                        .ok_or_else(|| {
+                            format!(
+                                "sender `{}`: the environment variable `{name}` is not set",
+                                sender.name
+                            )
+                        }),
+                    SecretRef::File(path) => std::fs::read_to_string(path)
+                        .map(|v| v.trim_end_matches(['\n', '\r']).to_owned())
+                        .map_err(|err| {
+                            format!(
+                                "sender `{}`: cannot read the secret file `{}`: {err}",
+                                sender.name,
+                                path.display()
+                            )
+                        }),
+                };
+                match value {
+                    Ok(v) => {
+                        values.insert(secret.clone(), v);
+                    }
+                    Err(message) => missing.push(message),
+                }
+            }
+        }
+        if missing.is_empty() {
+            Ok(Secrets { values })
+        } else {
+            Err(missing)
+        }
+    }
+
+    fn get(&self, secret: &Option<SecretRef>) -> &str {
+        secret
+            .as_ref()
+            .and_then(|s| self.values.get(s))
+            .map_or("", String::as_str)
+    }
+}
+
+/// An event of the run, for `--format json` and the progress display.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Event {
+    /// `sent`, `failed`, `uncertain`, `retry`, `stopped`.
+    pub event: &'static str,
+    /// The campaign.
+    pub campaign: String,
+    /// The recipient.
+    pub to: String,
+    /// The provider's message id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// What went wrong.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Attempts made.
+    pub attempts: u32,
+}
+
+/// Counts of one run.
+#[derive(Debug, Default, Clone)]
+pub struct RunCounts {
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages failed.
+    pub failed: u64,
+    /// Messages whose outcome is unknown.
+    pub uncertain: u64,
+    /// Requests retried.
+    pub retries: u64,
+}
+
+/// Paces one sender: never more than `rate` messages in any one-second window, and evenly
+/// spaced.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    window: usize,
+    next: Instant,
+    recent: VecDeque<Instant>,
+}
+
+impl Pacer {
+    /// A pacer for `rate` messages per second.
+    pub fn new(rate: Rate) -> Pacer {
+        let per_second = rate.0.max(1e-6);
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / per_second),
+            window: per_second.floor().max(1.0) as usize,
+            next: Instant::now(),
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Reserve `n` sends and return when the last of them may go.
+    pub fn reserve(&mut self, n: usize) -> Instant {
+        let mut at = Instant::now().max(self.next);
+        for _ in 0..n.max(1) {
+            at = at.max(self.next);
+            if self.recent.len() >= self.window
+                && let Some(oldest) = self.recent.pop_front()
+            {
+                at = at.max(oldest + Duration::from_secs(1));
+            }
+            self.recent.push_back(at);
+            self.next = at + self.interval;
+        }
+        at
+    }
+}
+
+/// Where events of a run go.
+pub type EventSink = Box<dyn FnMut(&Event) + Send>;
+
+/// The state shared by the sending tasks.
+struct Shared {
+    client: reqwest::Client,
+    secrets: Secrets,
+    journal: Arc<Mutex<Journal>>,
+    pacers: HashMap<String, Mutex<Pacer>>,
+    stop: AtomicBool,
+    credentials_refused: AtomicBool,
+    counts: Mutex<RunCounts>,
+    options: SendOptions,
+    events: Mutex<EventSink>,
+}
+
+/// Send a stream of requests. `requests` is fed by the compiler; the function returns when the
+/// stream ends or the run is stopped (Ctrl-C, refused credentials).
+pub async fn send_all(
+    mut requests: mpsc::Receiver<Request>,
+    senders: &[Arc<Sender>],
+    secrets: Secrets,
+    journal: Arc<Mutex<Journal>>,
+    options: SendOptions,
+    events: EventSink,
+) -> RunResult {
+    let mut pacers = HashMap::new();
+    for sender in senders {
+        let rate = options
+            .rates
+            .get(&*sender.name)
+            .copied()
+            .or(options.rate_all)
+            .or(sender.rate);
+        if let Some(rate) = rate {
+            pacers.insert(sender.name.to_string(), Mutex::new(Pacer::new(rate)));
+        }
+    }
+    let client = reqwest::Client::builder()
+        .timeout(options.timeout)
+        .pool_max_idle_per_host(options.concurrency.max(1))
+        .user_agent(concat!("waform/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new());
+    let shared = Arc::new(Shared {
+        client,
+        secrets,
+        journal,
+        pacers,
+        stop: AtomicBool::new(false),
+        credentials_refused: AtomicBool::new(false),
+        counts: Mutex::new(RunCounts::default()),
+        options: options.clone(),
+        events: Mutex::new(events),
+    });
+    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut interrupted = false;
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let request = tokio::select! {
+            r = requests.recv() => r,
+            _ = &mut ctrl_c => {
+                interrupted = true;
+                shared.stop.store(true, Ordering::SeqCst);
+                None
+            }
+        };
+        let Some(request) = request else { break };
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => p,
+            _ = &mut ctrl_c => {
+                interrupted = true;
+                shared.stop.store(true, Ordering::SeqCst);
+                break;
+            }
+        };
+        let Ok(permit) = permit else { break };
+        if shared.stop.load(Ordering::SeqCst) {
+            break;
+        }
+        while tasks.try_join_next().is_some() {}
+        let shared = shared.clone();
+        tasks.spawn(async move {
+            send_one(&shared, request).await;
+            drop(permit);
+        });
+    }
+    requests.close();
+    while tasks.join_next().await.is_some() {}
+    let counts = shared.counts.lock().map(|c| c.clone()).unwrap_or_default();
+    RunResult {
+        counts,
+        credentials_refused: shared.credentials_refused.load(Ordering::SeqCst),
+        interrupted,
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// What was sent, failed, uncertain.
+    pub counts: RunCounts,
+    /// The provider refused the credentials; the run stopped.
+    pub credentials_refused: bool,
+    /// Ctrl-C stopped the run.
+    pub interrupted: bool,
+}
+
+/// What one attempt came to.
+enum Attempt {
+    /// The provider answered; per recipient records.
+    Done(Vec<Record>),
+    /// Nothing was sent (throttled or could not connect): try again after the delay.
+    Retry(Duration, String),
+    /// The outcome is unknown (sent but no answer).
+    Uncertain(String),
+    /// Credentials refused: stop everything.
+    Refused(String),
+}
+
+fn record(request: &Request, i: usize, status: Status, attempts: u32) -> Record {
+    let r = &request.recipients[i];
+    Record {
+        campaign: r.campaign.to_string(),
+        to: r.to.clone(),
+        tracking_number: r.tracking_number.clone(),
+        status,
+        message_id: None,
+        track_uuid: None,
+        error: None,
+        attempts,
+        warning: None,
+    }
+}
+
+fn all(request: &Request, status: Status, attempts: u32, error: Option<String>) -> Vec<Record> {
+    (0..request.recipients.len())
+        .map(|i| Record {
+            error: error.clone(),
+            ..record(request, i, status, attempts)
+        })
+        .collect()
+}
+
+async fn send_one(shared: &Shared, request: Request) {
+    if shared.stop.load(Ordering::SeqCst) {
+        return;
+    }
+    let request_id;
+    {
+        let mut journal = match shared.journal.lock() {
+            Ok(j) => j,
+            Err(e) => e.into_inner(),
+        };
+        request_id = journal.next_request_id();
+        let recipients: Vec<(String, String, Option<String>)> = request
+            .recipients
+            .iter()
+            .map(|r| {
+                (
+                    r.campaign.to_string(),
+                    r.to.clone(),
+                    r.tracking_number.clone(),
+                )
+            })
+            .collect();
+        if journal.intent(request_id, &recipients, 1).is_err() {
+            shared.stop.store(true, Ordering::SeqCst);
+            return;
+        }
+    }
+    let mut attempts = 0;
+    let records = loop {
+        attempts += 1;
+        if let Some(pacer) = shared.pacers.get(&request.sender) {
+            let at = pacer
+                .lock()
+                .map(|mut p| p.reserve(request.recipients.len()))
+                .unwrap_or_else(|_| Instant::now());
+            tokio::time::sleep_until(at.into()).await;
+        }
+        match attempt(shared, &request, attempts).await {
+            Attempt::Done(records) => break records,
+            Attempt::Uncertain(error) => {
+                break all(&request, Status::Uncertain, attempts, Some(error));
+            }
+            Attempt::Refused(error) => {
+                shared.credentials_refused.store(true, Ordering::SeqCst);
+                shared.stop.store(true, Ordering::SeqCst);
+                break all(&request, Status::Unsent, attempts, Some(error));
+            }
+            Attempt::Retry(delay, error) => {
+                if attempts >= shared.options.max_attempts || shared.stop.load(Ordering::SeqCst) {
+                    let status = if shared.stop.load(Ordering::SeqCst) {
+                        Status::Unsent
+                    } else {
+                        Status::Failed
+                    };
+                    break all(
+                        &request,
+                        status,
+                        attempts,
+                        Some(format!("gave up after {attempts} attempts: {error}")),
+                    );
+                }
+                if let Ok(mut c) = shared.counts.lock() {
+                    c.retries += 1;
+                }
+                let jitter = Duration::from_millis(fastrand::u64(
+                    0..=delay.as_millis().min(1000) as u64 / 2 + 1,
+                ));
+                tokio::time::sleep(delay + jitter).await;
+            }
+        }
+    };
+    {
+        let mut journal = match shared.journal.lock() {
+            Ok(j) => j,
+            Err(e) => e.into_inner(),
+        };
+        if journal.outcome(request_id, &records).is_err() {
+            shared.stop.store(true, Ordering::SeqCst);
+        }
+    }
+    let mut counts = match shared.counts.lock() {
+        Ok(c) => c,
+        Err(e) => e.into_inner(),
+    };
+    let mut events = match shared.events.lock() {
+        Ok(e) => e,
+        Err(e) => e.into_inner(),
+    };
+    for r in &records {
+        let event = match r.status {
+            Status::Sent => {
+                counts.sent += 1;
+                "sent"
+            }
+            Status::Failed => {
+                counts.failed += 1;
+                "failed"
+            }
+            Status::Uncertain => {
+                counts.uncertain += 1;
+                "uncertain"
+            }
+            _ => "unsent",
+        };
+        events(&Event {
+            event,
+            campaign: r.campaign.clone(),
+            to: r.to.clone(),
+            message_id: r.message_id.clone(),
+            error: r.error.clone(),
+            attempts: r.attempts,
+        });
+    }
+}
+
+fn backoff(attempts: u32, max: Duration) -> Duration {
+    let base = Duration::from_millis(200u64.saturating_mul(1u64 << attempts.min(10)));
+    base.min(max)
+}
+
+async fn attempt(shared: &Shared, request: &Request, attempts: u32) -> Attempt {
+    let mut builder = shared
+        .client
+        .post(&request.url)
+        .header("Content-Type", "application/json")
+        .body(request.body.clone());
+    match &request.auth {
+        Auth::Aldeamo { api_key, user_id } => {
+            builder = builder
+                .header("ApiKey", shared.secrets.get(api_key))
+                .header("UserId", shared.secrets.get(user_id));
+        }
+        Auth::Bearer { token } => {
+            builder = builder.header(
+                "Authorization",
+                format!("Bearer {}", shared.secrets.get(token)),
+            );
+        }
+    }
+    let response = match builder.send().await {
+        Ok(r) => r,
+        Err(err) if err.is_connect() => {
+            return Attempt::Retry(
+                backoff(attempts, shared.options.max_backoff),
+                format!("cannot connect: {}", error_text(&err)),
+            );
+        }
+        Err(err) if err.is_timeout() => {
+            return Attempt::Uncertain(format!("no answer in time: {}", error_text(&err)));
+        }
+        Err(err) => return Attempt::Uncertain(format!("connection lost: {}", error_text(&err))),
+    };
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let text = match response.text().await {
+        Ok(t) => t,
+        Err(err) => {
+            return Attempt::Uncertain(format!(
+                "connection lost while reading the answer: {}",
+                error_text(&err)
+            ));
+        }
+    };
+    let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    match status {
+        200..=299 => Attempt::Done(accepted(request, &body, attempts)),
+        401 | 403 => Attempt::Refused(format!(
+            "credentials refused ({status}): {}",
+            provider_errors(&body, &text)
+        )),
+        429 => Attempt::Retry(
+            retry_after
+                .unwrap_or_else(|| backoff(attempts, shared.options.max_backoff))
+                .min(shared.options.max_backoff),
+            "throttled (429)".to_owned(),
+        ),
+        500..=599 => Attempt::Uncertain(format!(
+            "provider error {status}: {}",
+            provider_errors(&body, &text)
+        )),
+        _ => Attempt::Done(all(
+            request,
+            Status::Failed,
+            attempts,
+            Some(format!(
+                "refused ({status}): {}",
+                provider_errors(&body, &text)
+            )),
+        )),
+    }
+}
+
+fn error_text(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn provider_errors(body: &Value, text: &str) -> String {
+    match body.get("errors").and_then(Value::as_array) {
+        Some(errors) => errors
+            .iter()
+            .map(|e| e.as_str().map_or_else(|| e.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join("; "),
+        None => text.chars().take(200).collect(),
+    }
+}
+
+fn accepted(request: &Request, body: &Value, attempts: u32) -> Vec<Record> {
+    match request.provider {
+        Provider::Aldeamo => {
+            let id = body
+                .get("messageId")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            (0..request.recipients.len())
+                .map(|i| Record {
+                    message_id: id.clone(),
+                    ..record(request, i, Status::Sent, attempts)
+                })
+                .collect()
+        }
+        Provider::Mayten => {
+            let track = body
+                .get("trackUuid")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let responses = body
+                .get("responses")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            (0..request.recipients.len())
+                .map(|i| {
+                    let mut r = record(request, i, Status::Sent, attempts);
+                    r.track_uuid = track.clone();
+                    let by_tracking = r.tracking_number.as_ref().and_then(|t| {
+                        responses.iter().find(|x| {
+                            x.get("trackingNumber").and_then(Value::as_str) == Some(t.as_str())
+                        })
+                    });
+                    match by_tracking.or_else(|| responses.get(i)) {
+                        Some(answer) => {
+                            r.message_id = answer
+                                .get("messageId")
+                                .and_then(Value::as_str)
+                                .map(str::to_owned);
+                            let status = answer.get("status").and_then(Value::as_str).unwrap_or("");
+                            if status == "OK, with line break" {
+                                r.warning =
+                                    Some("Mayten removed line breaks from a parameter".to_owned());
+                            } else if status != "OK" {
+                                r.status = Status::Failed;
+                                r.error = Some(format!("Mayten status: {status}"));
+                            }
+                        }
+                        None => {
+                            r.status = Status::Uncertain;
+                            r.error = Some(
+                                "Mayten's answer has no response for this destination".to_owned(),
+                            );
+                        }
+                    }
+                    r
+                })
+                .collect()
+        }
+    }
+}
+
+/// Whether a URL may be used: https anywhere, plain http only on loopback.
+pub fn endpoint_allowed(url: &str) -> bool {
+    if url.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A plan file: what `apply --plan` holds the sources to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlanFile {
+    /// Format version.
+    pub version: u32,
+    /// SHA-256 of every request (sender, method, default URL, body), in order.
+    pub sha256: String,
+    /// Messages planned.
+    pub messages: u64,
+    /// Requests planned.
+    pub requests: u64,
+    /// Campaigns planned.
+    pub campaigns: Vec<String>,
+}
+
+/// Incrementally hashes requests for a [`PlanFile`].
+#[derive(Default)]
+pub struct PlanHasher {
+    hasher: sha2::Sha256,
+    /// Requests hashed.
+    pub requests: u64,
+}
+
+impl PlanHasher {
+    /// Add one request.
+    pub fn add(&mut self, request: &Request) {
+        use sha2::Digest;
+        self.requests += 1;
+        self.hasher.update(request.to_ndjson().as_bytes());
+        self.hasher.update(b"\n");
+    }
+
+    /// The hex digest.
+    pub fn finish(self) -> String {
+        use sha2::Digest;
+        self.hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Write JSON atomically.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Per-campaign counts for the final summary: from the journal after the run.
+pub fn summary_lines(journal: &Journal, campaigns: &[String]) -> Vec<String> {
+    let counts: BTreeMap<String, (u64, u64, u64)> = journal
+        .counts()
+        .into_iter()
+        .map(|c| (c.campaign, (c.sent, c.failed, c.uncertain)))
+        .collect();
+    campaigns
+        .iter()
+        .map(|c| {
+            let (sent, failed, uncertain) = counts.get(c).copied().unwrap_or_default();
+            format!("campaign {c}: {sent} sent, {failed} failed, {uncertain} uncertain")
+        })
+        .collect()
+}
+
+/// A JSON line for the `--format json` event stream.
+pub fn event_line(event: &Event) -> String {
+    serde_json::to_string(event).unwrap_or_else(|_| json!({"event": event.event}).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pacer never lets more than `rate` sends into any one-second window.
+    #[test]
+    fn pacer_holds_the_rate() {
+        let mut pacer = Pacer::new(Rate(100.0));
+        let times: Vec<Instant> = (0..350).map(|_| pacer.reserve(1)).collect();
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .take_while(|u| **u < *t + Duration::from_secs(1))
+                .count();
+            assert!(in_window <= 100, "{in_window} sends in one second");
+        }
+    }
+
+    /// Plain http is allowed only for loopback endpoints.
+    #[test]
+    fn http_only_on_loopback() {
+        assert!(endpoint_allowed("http://127.0.0.1:8080"));
+        assert!(endpoint_allowed("http://localhost:1/x"));
+        assert!(endpoint_allowed("http://[::1]:80"));
+        assert!(endpoint_allowed("https://example.com"));
+        assert!(!endpoint_allowed("http://example.com"));
+        assert!(!endpoint_allowed("http://10.0.0.1:80"));
+    }
+}

@@ -1,0 +1,502 @@
+//! `waform apply` against a real sandbox server on loopback: what is sent, once, resumably.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use waform::sandbox::{Faults, Sandbox, SandboxConfig};
+
+const API_KEY: &str = "test-key-3f9a";
+const USER_ID: &str = "test-user-77";
+const TOKEN: &str = "test-token-c0ffee";
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn numbers(n: usize, offset: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("57300{:07}", 1_000_000 + offset + i))
+        .collect()
+}
+
+/// Write a project with one Aldeamo and one Mayten campaign over the same CSV.
+fn project(dir: &Path, phones: &[String], production: bool, mayten_batch: usize) {
+    let env = if production { "production" } else { "test" };
+    std::fs::write(
+        dir.join("project.yaml"),
+        format!(
+            r#"kind: Sender
+name: aldeamo-co
+provider: aldeamo
+environment: {env}
+from: "573001112233"
+api_key: {{ env: WAFORM_TEST_ALDEAMO_KEY }}
+user_id: {{ env: WAFORM_TEST_ALDEAMO_USER }}
+---
+kind: Sender
+name: mayten-co
+provider: mayten
+source_id: 5
+batch_size: {mayten_batch}
+token: {{ env: WAFORM_TEST_MAYTEN_TOKEN }}
+---
+kind: Template
+name: reminder
+language: es
+body: "Hola {{{{1}}}}, tu pedido {{{{2}}}} está listo."
+providers:
+  aldeamo: {{ namespace: f29c496f_9a16_408b_bff7_379e57d1c8d5 }}
+  mayten: {{ hsm_id: 10 }}
+---
+kind: Campaign
+name: ready-aldeamo
+sender: aldeamo-co
+template: reminder
+recipients: {{ csv: customers.csv }}
+body: ["{{{{ name }}}}", "{{{{ order }}}}"]
+---
+kind: Campaign
+name: ready-mayten
+sender: mayten-co
+template: reminder
+recipients: {{ csv: customers.csv }}
+tracking_number: "{{{{ order }}}}"
+body: ["{{{{ name }}}}", "{{{{ order }}}}"]
+"#
+        ),
+    )
+    .expect("write project");
+    let mut csv = String::from("phone,name,order\n");
+    for (i, p) in phones.iter().enumerate() {
+        csv.push_str(&format!("{p},Ana {i},ORD-{i}\n"));
+    }
+    std::fs::write(dir.join("customers.csv"), csv).expect("write csv");
+}
+
+fn waform(dir: &Path, sandbox: &str, key: &str, extra: &[&str]) -> Command {
+    waform_for(dir, &["aldeamo-co", "mayten-co"], sandbox, key, extra)
+}
+
+fn waform_for(dir: &Path, senders: &[&str], sandbox: &str, key: &str, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_waform"));
+    cmd.current_dir(dir)
+        .env("WAFORM_TEST_ALDEAMO_KEY", key)
+        .env("WAFORM_TEST_ALDEAMO_USER", USER_ID)
+        .env("WAFORM_TEST_MAYTEN_TOKEN", TOKEN)
+        .env("NO_COLOR", "1")
+        .args(["apply", "."]);
+    for sender in senders {
+        cmd.arg("--endpoint").arg(format!("{sender}={sandbox}"));
+    }
+    cmd.args(extra);
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run waform")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn accepted_counts(sandbox: &Sandbox) -> HashMap<(String, String), usize> {
+    let mut counts = HashMap::new();
+    for a in sandbox.accepted() {
+        *counts
+            .entry((a.provider.to_owned(), a.to.clone()))
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+fn config(faults: Faults) -> SandboxConfig {
+    SandboxConfig {
+        aldeamo_api_key: Some(API_KEY.to_owned()),
+        aldeamo_user_id: Some(USER_ID.to_owned()),
+        mayten_token: Some(TOKEN.to_owned()),
+        faults,
+        log: None,
+    }
+}
+
+/// Apply sends every recipient once with the documented headers and bodies, and a second apply sends nothing.
+#[test]
+fn sends_once_with_exact_requests_and_resumes_to_nothing() {
+    let rt = runtime();
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(Faults::default())))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let phones = numbers(5, 0);
+    project(dir.path(), &phones, false, 2);
+    let out = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--report", "report.csv"],
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let received = sandbox.received();
+    let aldeamo: Vec<_> = received
+        .iter()
+        .filter(|r| r.path == "/v1/apikey/template/bsp/send")
+        .collect();
+    let mayten: Vec<_> = received
+        .iter()
+        .filter(|r| r.path == "/api/Integration/MessageWpp")
+        .collect();
+    assert_eq!(aldeamo.len(), 5);
+    assert_eq!(mayten.len(), 3, "5 destinations in batches of 2");
+    for r in &aldeamo {
+        assert_eq!(r.method, "POST");
+        assert!(r.headers.contains_key("apikey"), "ApiKey header sent");
+        assert!(r.headers.contains_key("userid"), "UserId header sent");
+        assert_eq!(r.body["template"]["name"], "reminder");
+        assert_eq!(r.body["from"], "573001112233");
+    }
+    for r in &mayten {
+        assert!(r.headers.contains_key("authorization"));
+        assert_eq!(r.body["messages"][0]["sourceId"], 5);
+    }
+    let plan = Command::new(env!("CARGO_BIN_EXE_waform"))
+        .current_dir(dir.path())
+        .args(["plan", ".", "--emit", "-", "--endpoint"])
+        .arg(format!("aldeamo-co={}", sandbox.url()))
+        .arg("--endpoint")
+        .arg(format!("mayten-co={}", sandbox.url()))
+        .output()
+        .expect("plan");
+    let planned: Vec<serde_json::Value> = String::from_utf8_lossy(&plan.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("ndjson"))
+        .collect();
+    let sent_bodies: Vec<&serde_json::Value> = received.iter().map(|r| &r.body).collect();
+    for p in &planned {
+        assert!(
+            sent_bodies.contains(&&p["body"]),
+            "planned body was sent as planned"
+        );
+    }
+    let counts = accepted_counts(&sandbox);
+    assert_eq!(counts.len(), 10);
+    assert!(counts.values().all(|c| *c == 1));
+    let report = std::fs::read_to_string(dir.path().join("report.csv")).expect("report");
+    assert!(
+        report
+            .starts_with("campaign,to,tracking_number,status,message_id,track_uuid,error,attempts")
+    );
+    assert_eq!(report.lines().count(), 11);
+    let again = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]));
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(
+        sandbox.received().len(),
+        received.len(),
+        "re-applying sends nothing"
+    );
+    let status = Command::new(env!("CARGO_BIN_EXE_waform"))
+        .current_dir(dir.path())
+        .args(["status", "."])
+        .output()
+        .expect("status");
+    let status_text = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status_text.contains("ready-aldeamo: 5 sent, 0 failed, 0 uncertain"),
+        "{status_text}"
+    );
+    assert!(
+        !text(&out).contains(API_KEY) && !text(&out).contains(TOKEN),
+        "secrets never printed"
+    );
+    let journal_dir = dir.path().join(".waform");
+    for entry in walk(&journal_dir) {
+        let content = std::fs::read_to_string(&entry).unwrap_or_default();
+        assert!(
+            !content.contains(API_KEY) && !content.contains(TOKEN) && !content.contains(USER_ID)
+        );
+    }
+    rt.block_on(sandbox.shutdown());
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Rows added to the CSV after a finished apply are the only ones sent by the next apply.
+#[test]
+fn added_rows_alone_are_sent() {
+    let rt = runtime();
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(Faults::default())))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(3, 0), false, 100);
+    assert_eq!(
+        run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]))
+            .status
+            .code(),
+        Some(0)
+    );
+    let before = sandbox.accepted().len();
+    project(dir.path(), &numbers(5, 0), false, 100);
+    let out = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(
+        sandbox.accepted().len() - before,
+        4,
+        "two new rows, two campaigns"
+    );
+    assert!(accepted_counts(&sandbox).values().all(|c| *c == 1));
+    rt.block_on(sandbox.shutdown());
+}
+
+/// A storm of 429 answers with Retry-After ends with every message sent exactly once.
+#[test]
+fn throttling_storm_ends_with_each_message_once() {
+    let rt = runtime();
+    let faults = Faults {
+        fail_first: 10,
+        rate_429: 0.3,
+        retry_after_secs: 0,
+        seed: 7,
+        ..Faults::default()
+    };
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(faults)))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(30, 0), false, 4);
+    let out = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--max-attempts", "30"],
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let counts = accepted_counts(&sandbox);
+    assert_eq!(counts.len(), 60);
+    assert!(
+        counts.values().all(|c| *c == 1),
+        "no message accepted twice"
+    );
+    assert!(sandbox.received().iter().any(|r| r.status == 429));
+    rt.block_on(sandbox.shutdown());
+}
+
+/// Refused credentials (401) stop the run at once with exit 4 and nothing more is sent.
+#[test]
+fn refused_credentials_stop_the_run() {
+    let rt = runtime();
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(Faults::default())))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(20, 0), false, 100);
+    std::fs::write(
+        dir.path().join("project.yaml"),
+        std::fs::read_to_string(dir.path().join("project.yaml"))
+            .expect("read")
+            .split("---\nkind: Sender\nname: mayten-co")
+            .next()
+            .expect("first part")
+            .to_owned()
+            + &template_and_aldeamo_campaign(),
+    )
+    .expect("rewrite");
+    let out = run(&mut waform_for(
+        dir.path(),
+        &["aldeamo-co"],
+        &sandbox.url(),
+        "wrong-key",
+        &["--concurrency", "1"],
+    ));
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert_eq!(sandbox.received().len(), 1, "nothing sent after the 401");
+    assert!(sandbox.accepted().is_empty());
+    let fixed = run(&mut waform_for(
+        dir.path(),
+        &["aldeamo-co"],
+        &sandbox.url(),
+        API_KEY,
+        &[],
+    ));
+    assert_eq!(fixed.status.code(), Some(0), "{}", text(&fixed));
+    assert_eq!(
+        sandbox.accepted().len(),
+        20,
+        "after fixing the key, everyone is sent to"
+    );
+    rt.block_on(sandbox.shutdown());
+}
+
+fn template_and_aldeamo_campaign() -> String {
+    r#"---
+kind: Template
+name: reminder
+language: es
+body: "Hola {{1}}, tu pedido {{2}} está listo."
+providers:
+  aldeamo: { namespace: f29c496f_9a16_408b_bff7_379e57d1c8d5 }
+---
+kind: Campaign
+name: ready-aldeamo
+sender: aldeamo-co
+template: reminder
+recipients: { csv: customers.csv }
+body: ["{{ name }}", "{{ order }}"]
+"#
+    .to_owned()
+}
+
+/// A run killed with SIGKILL mid-way and run again sends no recipient twice and leaves none without an outcome.
+#[test]
+fn killed_run_resumes_without_duplicates() {
+    let rt = runtime();
+    let faults = Faults {
+        latency_ms: 40,
+        ..Faults::default()
+    };
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(faults)))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let phones = numbers(120, 0);
+    project(dir.path(), &phones, false, 3);
+    let mut child = waform(dir.path(), &sandbox.url(), API_KEY, &["--concurrency", "4"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while sandbox.accepted().len() < 30 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let after_kill = sandbox.accepted().len();
+    assert!(after_kill < 240, "killed before the end");
+    let out = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--report", "report.ndjson"],
+    ));
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(3)),
+        "{}",
+        text(&out)
+    );
+    let counts = accepted_counts(&sandbox);
+    assert!(counts.values().all(|c| *c == 1), "no recipient sent twice");
+    let report = std::fs::read_to_string(dir.path().join("report.ndjson")).expect("report");
+    let rows: Vec<serde_json::Value> = report
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("row"))
+        .collect();
+    assert_eq!(rows.len(), 240, "every recipient has a row");
+    for row in &rows {
+        let status = row["status"].as_str().unwrap_or("");
+        assert!(
+            status == "sent" || status == "uncertain",
+            "outcome recorded: {row}"
+        );
+    }
+    let sent = rows.iter().filter(|r| r["status"] == "sent").count();
+    assert_eq!(
+        sent + rows.iter().filter(|r| r["status"] == "uncertain").count(),
+        240
+    );
+    rt.block_on(sandbox.shutdown());
+}
+
+/// Production senders are refused without --yes when no terminal can confirm, before anything is sent.
+#[test]
+fn production_needs_yes() {
+    let rt = runtime();
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(Faults::default())))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(2, 0), true, 10);
+    let out = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("--yes"));
+    assert!(sandbox.received().is_empty());
+    let yes = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &["--yes"]));
+    assert_eq!(yes.status.code(), Some(0), "{}", text(&yes));
+    rt.block_on(sandbox.shutdown());
+}
+
+/// A missing credential is a clear error before anything is sent.
+#[test]
+fn missing_credentials_send_nothing() {
+    let rt = runtime();
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(Faults::default())))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(2, 0), false, 10);
+    let out = run(
+        waform(dir.path(), &sandbox.url(), API_KEY, &[]).env_remove("WAFORM_TEST_MAYTEN_TOKEN")
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).contains("WAFORM_TEST_MAYTEN_TOKEN"));
+    assert!(sandbox.received().is_empty());
+    rt.block_on(sandbox.shutdown());
+}
+
+/// Plain http endpoints are refused unless they are loopback addresses.
+#[test]
+fn plain_http_only_on_loopback() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(1, 0), false, 10);
+    let out = run(&mut waform(dir.path(), "http://example.com", API_KEY, &[]));
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+}
+
+/// A server that accepts and then drops the connection leaves the messages uncertain, not resent.
+#[test]
+fn dropped_connections_are_uncertain() {
+    let rt = runtime();
+    let faults = Faults {
+        rate_drop: 1.0,
+        ..Faults::default()
+    };
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(faults)))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(3, 0), false, 10);
+    let out = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let first = sandbox.accepted().len();
+    let again = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]));
+    assert_eq!(again.status.code(), Some(3));
+    assert_eq!(
+        sandbox.accepted().len(),
+        first,
+        "uncertain messages are not sent again"
+    );
+    rt.block_on(sandbox.shutdown());
+}
