@@ -146,6 +146,7 @@ pub fn campaign_fits(
                 ),
             )
             .at(span)
+            .with_span_label(format!("{given} given"))
             .with_label(template_label, format!("body: {}", truncate(&template.body, 60)))
             .with_help("give exactly one parameter per placeholder, in order: WhatsApp rejects the message otherwise (error 132000)"),
             diags,

@@ -364,9 +364,10 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> i32 {
         let messages: u64 = summaries.iter().map(|s| s.messages).sum();
         let status = if diags.has_errors() { "failed" } else { "ok" };
         eprintln!(
-            "validate {status}: {} documents, {} campaigns, {messages} messages",
-            loaded.documents.len(),
-            loaded.project.campaigns.len()
+            "validate {status}: {}, {}, {}",
+            count(loaded.documents.len() as u64, "document"),
+            count(loaded.project.campaigns.len() as u64, "campaign"),
+            count(messages, "message")
         );
     }
     if diags.has_errors() {

@@ -9,6 +9,11 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, FileId, Sources, Span};
 
+/// Deepest nesting of YAML collections accepted.
+pub const MAX_DEPTH: usize = 64;
+
+const LIMIT_HELP: &str = "simplify the file: waform limits aliases, nesting depth and size so that hostile YAML cannot exhaust memory";
+
 /// YAML files larger than this are refused (they are configuration, not data).
 pub const MAX_YAML_BYTES: u64 = 32 * 1024 * 1024;
 
@@ -369,6 +374,10 @@ fn yaml_options() -> serde_saphyr::Options {
     budget.max_nodes = 5_000_000;
     budget.max_events = 20_000_000;
     budget.max_reader_input_bytes = Some(MAX_YAML_BYTES as usize);
+    budget.max_depth = MAX_DEPTH;
+    budget.max_aliases = 10_000;
+    budget.max_recorded_anchor_events = 100_000;
+    budget.max_recorded_anchor_bytes = 4 * 1024 * 1024;
     options.budget = Some(budget);
     options
 }
@@ -400,7 +409,7 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) -
         };
         if path.is_dir() {
             let mut files = Vec::new();
-            walk(path, &mut files, sources, diags);
+            walk(path, path, &mut files, sources, diags);
             files.sort();
             for file in files {
                 load_file(&file, &root, false, sources, diags, &mut documents);
@@ -412,7 +421,13 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) -
     documents
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>, sources: &mut Sources, diags: &mut Diagnostics) {
+fn walk(
+    dir: &Path,
+    root: &Path,
+    files: &mut Vec<PathBuf>,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) => {
@@ -439,9 +454,29 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, sources: &mut Sources, diags: &mut
             if name.starts_with('.') || name == "target" || name == "node_modules" {
                 continue;
             }
-            walk(&path, files, sources, diags);
-        } else if file_type.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
-            files.push(path);
+            walk(&path, root, files, sources, diags);
+        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+            if file_type.is_file() {
+                files.push(path);
+            } else if file_type.is_symlink() {
+                let inside = match (path.canonicalize(), root.canonicalize()) {
+                    (Ok(target), Ok(root)) => target.starts_with(&root) && target.is_file(),
+                    _ => false,
+                };
+                if inside {
+                    files.push(path);
+                } else {
+                    let file = sources.add(display_path(&path), None);
+                    diags.push(
+                        Diagnostic::new(
+                            Code::NotWaform,
+                            format!("skipped `{}`: it links to a file outside the project folder", display_path(&path)),
+                        )
+                        .at(Span::of_text(file, 0, 1, 1, ""))
+                        .with_help("copy the file into the project, or name it explicitly on the command line"),
+                    );
+                }
+            }
         }
     }
 }
@@ -652,27 +687,51 @@ pub fn display_path(path: &Path) -> String {
 
 fn yaml_error(err: &serde_saphyr::Error, file: FileId, text: &str) -> Diagnostic {
     let message = err.without_snippet().to_string();
-    let first_line = message
-        .lines()
-        .next()
-        .unwrap_or("invalid YAML")
-        .trim()
-        .to_owned();
+    let first_line = message.lines().next().unwrap_or("invalid YAML").trim();
+    let first_line = match first_line.rfind(" at line ") {
+        Some(i) => &first_line[..i],
+        None => first_line,
+    };
     let lower = first_line.to_lowercase();
-    let (code, help) = if lower.contains("duplicate") {
-        (Code::DuplicateKey, "remove or rename one of the two keys")
+    let (code, message, help) = if lower.contains("duplicate") {
+        let key = first_line
+            .split(['`', '\'', '"'])
+            .nth(1)
+            .map(|k| format!("the key `{k}` appears twice in this mapping"))
+            .unwrap_or_else(|| "a key appears twice in this mapping".to_owned());
+        (
+            Code::DuplicateKey,
+            key,
+            "remove or rename one of the two keys: YAML keeps only one, silently".to_owned(),
+        )
+    } else if matches!(err, serde_saphyr::Error::Budget { .. }) || lower.contains("budget breached")
+    {
+        let what = lower.clone();
+        let message = if what.contains("depth") || what.contains("nesting") {
+            format!("the YAML nests deeper than {MAX_DEPTH} levels")
+        } else if what.contains("alias") || what.contains("anchor") {
+            "the YAML expands too many aliases (an alias bomb?)".to_owned()
+        } else {
+            "the YAML is larger than waform reads (too many nodes or too much text)".to_owned()
+        };
+        (Code::YamlLimit, message, LIMIT_HELP.to_owned())
     } else if lower.contains("budget")
         || lower.contains("alias")
         || lower.contains("depth")
-        || lower.contains("limit")
+        || lower.contains("recursion")
         || lower.contains("nesting")
     {
         (
             Code::YamlLimit,
-            "simplify the file: waform limits aliases, nesting depth and size so that hostile YAML cannot exhaust memory",
+            format!("the YAML exceeds a safety limit: {first_line}"),
+            LIMIT_HELP.to_owned(),
         )
     } else {
-        (Code::YamlSyntax, "fix the YAML syntax at this place")
+        (
+            Code::YamlSyntax,
+            first_line.to_owned(),
+            "fix the YAML syntax at this place".to_owned(),
+        )
     };
     let span = match err.location() {
         Some(loc) if loc.line() > 0 => {
@@ -694,7 +753,7 @@ fn yaml_error(err: &serde_saphyr::Error, file: FileId, text: &str) -> Diagnostic
         }
         _ => Span::of_text(file, 0, 1, 1, ""),
     };
-    Diagnostic::new(code, first_line).at(span).with_help(help)
+    Diagnostic::new(code, message).at(span).with_help(help)
 }
 
 #[cfg(test)]

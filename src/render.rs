@@ -37,6 +37,25 @@ pub struct RenderFailure {
     pub missing: Option<String>,
 }
 
+/// Names expressions may use that are not recipient fields.
+fn is_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "vars"
+            | "range"
+            | "dict"
+            | "namespace"
+            | "debug"
+            | "loop"
+            | "cycler"
+            | "joiner"
+            | "lipsum"
+            | "true"
+            | "false"
+            | "none"
+    )
+}
+
 fn new_environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);

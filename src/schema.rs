@@ -129,13 +129,36 @@ pub fn validate(doc: &Document, diags: &mut Diagnostics) -> Option<Value> {
     }
     let validator = validator(doc.kind)?;
     let mut seen = std::collections::HashSet::new();
+    let mut found = Vec::new();
     for error in validator.iter_errors(&instance) {
         for diagnostic in map_error(doc, &instance, &error) {
             let key = (diagnostic.code, diagnostic.span, diagnostic.message.clone());
             if seen.insert(key) {
-                ok = false;
-                diags.push(diagnostic);
+                found.push(diagnostic);
             }
+        }
+    }
+    let suggested: Vec<String> = found
+        .iter()
+        .filter(|d| d.code == Code::UnknownField)
+        .filter_map(|d| {
+            d.help
+                .as_deref()?
+                .strip_prefix("did you mean `")?
+                .strip_suffix("`?")
+                .map(str::to_owned)
+        })
+        .collect();
+    for diagnostic in found {
+        let covered = diagnostic.code == Code::MissingField
+            && suggested.iter().any(|s| {
+                diagnostic
+                    .message
+                    .ends_with(&format!("the required field `{s}`"))
+            });
+        if !covered {
+            ok = false;
+            diags.push(diagnostic);
         }
     }
     ok.then_some(instance)
@@ -345,8 +368,7 @@ fn map_error(doc: &Document, instance: &Value, error: &ValidationError<'_>) -> V
             let expected_name = type_kind_name(expected);
             let help = match (found, expected_name.as_str()) {
                 (Some(Value::Number(_) | Value::Bool(_)), "a string") => {
-                    "quote the value so that YAML reads it as text, e.g. \"573001112233\""
-                        .to_owned()
+                    "quote the value so that YAML reads it as text: \"...\"".to_owned()
                 }
                 _ => match example_at(kind, &pointer) {
                     Some(e) => format!("write it like `{e}`"),
@@ -462,6 +484,42 @@ fn best_branch(
                 ValidationErrorKind::Type { .. } | ValidationErrorKind::AdditionalProperties { .. }
             )
     };
+    let constants: Option<Vec<String>> = context
+        .iter()
+        .map(|branch| match branch.as_slice() {
+            [e] if e.instance_path().as_str() == pointer => match e.kind() {
+                ValidationErrorKind::Constant { expected_value } => {
+                    expected_value.as_str().map(str::to_owned)
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if let Some(options) = constants.filter(|o| !o.is_empty()) {
+        let here = where_is(doc.kind, pointer);
+        let found = instance
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("this value");
+        let list = options
+            .iter()
+            .map(|o| format!("`{o}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let help = match did_you_mean(found, options.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("use one of {list}"),
+        };
+        return vec![
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("`{found}` is not a valid value for {here}; expected one of {list}"),
+            )
+            .at(doc.span_at(pointer))
+            .with_help(help),
+        ];
+    }
     let candidates: Vec<&Vec<ValidationError<'static>>> = context
         .iter()
         .filter(|branch| !branch.iter().any(is_shallow_type))

@@ -795,6 +795,44 @@ fn capitalise(s: &str) -> String {
         .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
+/// Whether `path`, with `.` and `..` resolved by name (the file may not exist), is inside `root`.
+fn lexically_inside(path: &Path, root: &Path) -> bool {
+    use std::path::Component;
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    let mut parts: Vec<Component> = Vec::new();
+    for c in absolute.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if matches!(parts.last(), Some(Component::Normal(_))) {
+                    parts.pop();
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let normal: PathBuf = parts.iter().collect();
+    let mut dir = normal.clone();
+    // The deepest existing ancestor decides (symlinked folders resolve to where they point).
+    while !dir.exists() {
+        if !dir.pop() {
+            break;
+        }
+    }
+    let rest = normal
+        .strip_prefix(&dir)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let real = dir.canonicalize().unwrap_or(dir).join(rest);
+    real.starts_with(root)
+}
+
 /// Resolve a data path and check that it stays inside the project folder.
 fn data_path(
     doc: &Document,
@@ -805,9 +843,10 @@ fn data_path(
     let resolved = resolve(doc, path);
     let span = doc.span_at(pointer);
     let root = doc.root.canonicalize().unwrap_or_else(|_| doc.root.clone());
-    match resolved.canonicalize() {
+    let lexical = lexically_inside(&resolved, &root);
+    match resolved.canonicalize().map_err(|e| (e, lexical)) {
         Ok(real) if real.starts_with(&root) => Some(resolved),
-        Ok(_) => {
+        Ok(_) | Err((_, false)) => {
             diags.push(
                 Diagnostic::new(Code::DataError, format!("`{path}` is outside the project folder"))
                     .at(span)
@@ -818,7 +857,7 @@ fn data_path(
             );
             None
         }
-        Err(err) => {
+        Err((err, true)) => {
             diags.push(
                 Diagnostic::new(Code::DataError, format!("cannot open `{path}`: {err}"))
                     .at(span)
