@@ -2,13 +2,15 @@
 //!
 //! The pipeline: [`load`] YAML into spanned documents, check them against the [`schema`],
 //! validate them into the typed [`model`], [`check`] them, stream [`recipients`], [`render`]
-//! each into a [`message::Message`], and [`emit`] provider requests.
+//! each into a [`message::Message`], and [`emit`] provider requests; [`apply`] sends them,
+//! recording each recipient in the [`journal`]. [`cli`] is the command line behind `main.rs`.
 
 pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod compile;
 pub mod diagnostics;
+pub mod docs;
 pub mod emit;
 pub mod init;
 pub mod journal;

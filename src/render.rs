@@ -143,7 +143,7 @@ impl Renderer {
                             let mut v: Vec<String> = t
                                 .undeclared_variables(false)
                                 .into_iter()
-                                .filter(|f| f != "vars")
+                                .filter(|f| !is_builtin(f))
                                 .collect();
                             v.sort();
                             v
@@ -258,7 +258,7 @@ impl Renderer {
                         .map(|t| {
                             t.undeclared_variables(false)
                                 .into_iter()
-                                .filter(|f| f != "vars")
+                                .filter(|f| !is_builtin(f))
                                 .collect()
                         })
                         .unwrap_or_default();
