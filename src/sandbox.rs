@@ -27,7 +27,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -129,6 +129,10 @@ pub struct Received {
     /// The fault injected, if any: `fail_first`, `429`, `500` or `drop`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<&'static str>,
+    /// When the request reached the handler, in milliseconds since the sandbox started (for
+    /// measuring pacing; not written to the log, which stays reproducible).
+    #[serde(skip)]
+    pub at_ms: f64,
 }
 
 /// One message the sandbox accepted: one per Aldeamo request, one per Mayten destination.
@@ -191,6 +195,7 @@ impl Sandbox {
             }),
             config,
             echo,
+            started: Instant::now(),
         });
         let app = Router::new()
             .fallback(handle)
@@ -266,6 +271,7 @@ pub async fn run_forever(port: u16, config: SandboxConfig) -> io::Result<()> {
 struct Shared {
     config: SandboxConfig,
     echo: bool,
+    started: Instant,
     inner: Mutex<Inner>,
 }
 
@@ -759,7 +765,8 @@ fn redacted_headers(headers: &HeaderMap) -> BTreeMap<String, String> {
 /// What the handler sends back once the state is updated.
 struct Outcome {
     status: StatusCode,
-    body: Value,
+    /// Serialized JSON, so success bodies keep the documents' member order.
+    body: String,
     retry_after: Option<u64>,
     drop_connection: bool,
     delay: bool,
@@ -770,9 +777,10 @@ async fn handle(
     ConnectInfo(conn): ConnectInfo<ConnHandle>,
     request: Request,
 ) -> Response {
+    let at_ms = shared.started.elapsed().as_secs_f64() * 1000.0;
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY).await;
-    let outcome = process(&shared, &parts, bytes.as_ref().ok());
+    let outcome = process(&shared, &parts, bytes.as_ref().ok(), at_ms);
     if outcome.delay && shared.config.faults.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(shared.config.faults.latency_ms)).await;
     }
@@ -781,7 +789,12 @@ async fn handle(
         // connection fail so hyper closes it without writing the response below.
         conn.kill();
     }
-    let mut response = (outcome.status, axum::Json(outcome.body)).into_response();
+    let mut response = (
+        outcome.status,
+        [(header::CONTENT_TYPE, "application/json")],
+        outcome.body,
+    )
+        .into_response();
     if let Some(secs) = outcome.retry_after {
         response
             .headers_mut()
@@ -791,7 +804,12 @@ async fn handle(
 }
 
 /// Decide the answer to one request, and record it (and what it accepted) under the lock.
-fn process(shared: &Shared, parts: &axum::http::request::Parts, bytes: Option<&Bytes>) -> Outcome {
+fn process(
+    shared: &Shared,
+    parts: &axum::http::request::Parts,
+    bytes: Option<&Bytes>,
+    at_ms: f64,
+) -> Outcome {
     let config = &shared.config;
     let faults = &config.faults;
     let path = parts.uri.path();
@@ -817,7 +835,7 @@ fn process(shared: &Shared, parts: &axum::http::request::Parts, bytes: Option<&B
 
     let mut outcome = Outcome {
         status: StatusCode::OK,
-        body: Value::Null,
+        body: String::new(),
         retry_after: None,
         drop_connection: false,
         delay: endpoint != Endpoint::Unknown,
@@ -837,12 +855,12 @@ fn process(shared: &Shared, parts: &axum::http::request::Parts, bytes: Option<&B
                 "429"
             });
             outcome.status = StatusCode::TOO_MANY_REQUESTS;
-            outcome.body = json!({"errors": ["Too Many Requests"]});
+            outcome.body = json!({"errors": ["Too Many Requests"]}).to_string();
             outcome.retry_after = Some(faults.retry_after_secs);
         } else if r500 < faults.rate_500 {
             fault = Some("500");
             outcome.status = StatusCode::INTERNAL_SERVER_ERROR;
-            outcome.body = json!({"errors": ["Internal Server Error"]});
+            outcome.body = json!({"errors": ["Internal Server Error"]}).to_string();
         } else {
             match normal {
                 Ok(valid) => {
@@ -854,14 +872,14 @@ fn process(shared: &Shared, parts: &axum::http::request::Parts, bytes: Option<&B
                 }
                 Err(refusal) => {
                     outcome.status = refusal.status;
-                    outcome.body = refusal.body;
+                    outcome.body = refusal.body.to_string();
                     summary = refusal.reason;
                 }
             }
         }
     } else if let Err(refusal) = normal {
         outcome.status = refusal.status;
-        outcome.body = refusal.body;
+        outcome.body = refusal.body.to_string();
     }
 
     let received = Received {
@@ -875,6 +893,7 @@ fn process(shared: &Shared, parts: &axum::http::request::Parts, bytes: Option<&B
         body: logged_body,
         status: outcome.status.as_u16(),
         fault,
+        at_ms,
     };
     if let Some(file) = inner.log.as_mut() {
         let mut line = serde_json::to_string(&received).unwrap_or_default();
@@ -902,8 +921,25 @@ fn process(shared: &Shared, parts: &axum::http::request::Parts, bytes: Option<&B
     outcome
 }
 
+/// One destination of Mayten's success body, members in the document's order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MaytenResponse {
+    tracking_number: Value,
+    message_id: String,
+    status: &'static str,
+}
+
+/// Mayten's success body, members in the document's order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MaytenAnswer {
+    responses: Vec<MaytenResponse>,
+    track_uuid: String,
+}
+
 /// Give identifiers to an accepted message, record it, and build the success body.
-fn accept(inner: &mut Inner, seq: u64, valid: Valid, summary: &mut String) -> Value {
+fn accept(inner: &mut Inner, seq: u64, valid: Valid, summary: &mut String) -> String {
     match valid {
         Valid::Aldeamo { to } => {
             let message_id = inner.next_uuid();
@@ -917,7 +953,7 @@ fn accept(inner: &mut Inner, seq: u64, valid: Valid, summary: &mut String) -> Va
                 track_uuid: None,
                 status: None,
             });
-            json!({"messageId": message_id})
+            json!({"messageId": message_id}).to_string()
         }
         Valid::Mayten { destinations } => {
             let ids: Vec<String> = destinations.iter().map(|_| inner.next_uuid()).collect();
@@ -931,11 +967,11 @@ fn accept(inner: &mut Inner, seq: u64, valid: Valid, summary: &mut String) -> Va
                 } else {
                     "OK"
                 };
-                responses.push(json!({
-                    "trackingNumber": tracking,
-                    "messageId": message_id,
-                    "status": status,
-                }));
+                responses.push(MaytenResponse {
+                    tracking_number: tracking.clone(),
+                    message_id: message_id.clone(),
+                    status,
+                });
                 inner.accepted.push(Accepted {
                     seq,
                     provider: "mayten",
@@ -946,11 +982,17 @@ fn accept(inner: &mut Inner, seq: u64, valid: Valid, summary: &mut String) -> Va
                     status: Some(status),
                 });
             }
-            *summary = format!("{} destinations, trackUuid {track_uuid}", responses.len());
+            let n = responses.len();
+            let plural = if n == 1 { "" } else { "s" };
+            *summary = format!("{n} destination{plural}, trackUuid {track_uuid}");
             if line_breaks > 0 {
                 summary.push_str(&format!(", {line_breaks} with line break"));
             }
-            json!({"responses": responses, "trackUuid": track_uuid})
+            let answer = MaytenAnswer {
+                responses,
+                track_uuid,
+            };
+            serde_json::to_string(&answer).unwrap_or_default()
         }
     }
 }
@@ -1236,7 +1278,14 @@ mod tests {
         .await;
         let r = mayten(&sb, TOKEN, MAYTEN_BULK).await;
         assert_eq!(r.status(), 200);
-        let body: Value = r.json().await.unwrap();
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let text = r.text().await.unwrap();
+        // Members in the document's order.
+        assert!(
+            text.starts_with(r#"{"responses":[{"trackingNumber":"645564456","messageId":"#),
+            "{text}"
+        );
+        let body: Value = serde_json::from_str(&text).unwrap();
         let responses = body["responses"].as_array().unwrap();
         assert_eq!(responses.len(), 4);
         let tracking: Vec<&str> = responses
@@ -1617,10 +1666,14 @@ mod tests {
             ..SandboxConfig::default()
         })
         .await;
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let r = aldeamo(&sb, ALDEAMO_TEXT_PATH, &text_body()).await;
         assert_eq!(r.status(), 200);
         assert!(started.elapsed() >= Duration::from_millis(100));
+        let r = aldeamo(&sb, ALDEAMO_TEXT_PATH, &text_body()).await;
+        assert_eq!(r.status(), 200);
+        let received = sb.received();
+        assert!(received[1].at_ms > received[0].at_ms, "{received:?}");
         sb.shutdown().await;
     }
 
