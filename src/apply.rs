@@ -153,6 +153,10 @@ pub struct RunCounts {
     pub retries: u64,
 }
 
+/// The window a pacer counts sends in: a second plus a margin, so that network jitter
+/// between us and the provider cannot squeeze one send too many into any second it measures.
+const WINDOW: Duration = Duration::from_millis(1050);
+
 /// Paces one sender: never more than `rate` messages in any one-second window, and evenly
 /// spaced.
 #[derive(Debug)]
@@ -168,7 +172,7 @@ impl Pacer {
     pub fn new(rate: Rate) -> Pacer {
         let per_second = rate.0.max(1e-6);
         Pacer {
-            interval: Duration::from_secs_f64(1.0 / per_second),
+            interval: Duration::from_secs_f64(WINDOW.as_secs_f64() / per_second),
             window: per_second.floor().max(1.0) as usize,
             next: Instant::now(),
             recent: VecDeque::new(),
@@ -183,7 +187,7 @@ impl Pacer {
             if self.recent.len() >= self.window
                 && let Some(oldest) = self.recent.pop_front()
             {
-                at = at.max(oldest + Duration::from_secs(1));
+                at = at.max(oldest + WINDOW);
             }
             self.recent.push_back(at);
             self.next = at + self.interval;
