@@ -740,6 +740,60 @@ mod tests {
         }
     }
 
+    fn mayten_request(tracking: &[&str]) -> Request {
+        Request {
+            sender: "m".to_owned(),
+            provider: Provider::Mayten,
+            method: "POST",
+            url: "http://127.0.0.1/api/Integration/MessageWpp".to_owned(),
+            body: "{}".to_owned(),
+            recipients: tracking
+                .iter()
+                .enumerate()
+                .map(|(i, t)| crate::emit::Recipient {
+                    campaign: Arc::from("c"),
+                    to: format!("57300100000{i}"),
+                    tracking_number: Some((*t).to_owned()),
+                })
+                .collect(),
+            auth: Auth::Bearer { token: None },
+        }
+    }
+
+    /// Mayten answers are recorded per destination: OK sent, line break sent with a warning, anything else failed.
+    #[test]
+    fn mayten_statuses_per_destination() {
+        let request = mayten_request(&["a", "b", "c", "d"]);
+        let body = json!({
+            "responses": [
+                {"trackingNumber": "b", "messageId": "m-b", "status": "OK, with line break"},
+                {"trackingNumber": "a", "messageId": "m-a", "status": "OK"},
+                {"trackingNumber": "c", "messageId": "m-c", "status": "Invalid number"}
+            ],
+            "trackUuid": "t-1"
+        });
+        let records = accepted(&request, &body, 1);
+        assert_eq!(records[0].status, Status::Sent);
+        assert_eq!(records[0].message_id.as_deref(), Some("m-a"));
+        assert_eq!(records[0].track_uuid.as_deref(), Some("t-1"));
+        assert_eq!(records[1].status, Status::Sent);
+        assert!(records[1].warning.is_some());
+        assert_eq!(records[2].status, Status::Failed);
+        assert_eq!(
+            records[2].error.as_deref(),
+            Some("Mayten status: Invalid number")
+        );
+        assert_eq!(records[3].status, Status::Uncertain, "no answer for d");
+    }
+
+    /// Provider error bodies are summarised from their `errors` list.
+    #[test]
+    fn provider_errors_are_read() {
+        let body = json!({"errors": ["Bad Request", "to is missing"]});
+        assert_eq!(provider_errors(&body, ""), "Bad Request; to is missing");
+        assert_eq!(provider_errors(&Value::Null, "plain text"), "plain text");
+    }
+
     /// Plain http is allowed only for loopback endpoints.
     #[test]
     fn http_only_on_loopback() {

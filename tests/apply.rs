@@ -500,3 +500,122 @@ fn dropped_connections_are_uncertain() {
     );
     rt.block_on(sandbox.shutdown());
 }
+
+/// Ctrl-C stops taking new work, records what was in flight, exits 130, and the next run resumes.
+#[test]
+fn interrupt_records_in_flight_and_resumes() {
+    let rt = runtime();
+    let faults = Faults {
+        latency_ms: 50,
+        ..Faults::default()
+    };
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(faults)))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(100, 0), false, 2);
+    let mut child = waform(dir.path(), &sandbox.url(), API_KEY, &["--concurrency", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while sandbox.accepted().len() < 10 && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(interrupted.success());
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--report", "r.csv"],
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let counts = accepted_counts(&sandbox);
+    assert_eq!(counts.len(), 200, "everyone sent in the end");
+    assert!(counts.values().all(|c| *c == 1), "nobody twice");
+    rt.block_on(sandbox.shutdown());
+}
+
+/// `apply --plan` refuses when the sources no longer compile to what the plan recorded.
+#[test]
+fn plan_file_guards_apply() {
+    let rt = runtime();
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(Faults::default())))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(3, 0), true, 10);
+    let plan = Command::new(env!("CARGO_BIN_EXE_waform"))
+        .current_dir(dir.path())
+        .args(["plan", ".", "--quiet", "--out", "plan.json"])
+        .output()
+        .expect("plan");
+    assert!(plan.status.success(), "{}", text(&plan));
+    project(dir.path(), &numbers(4, 0), true, 10);
+    let out = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--plan", "plan.json"],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("no longer compile"));
+    assert!(sandbox.received().is_empty());
+    project(dir.path(), &numbers(3, 0), true, 10);
+    let ok = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--plan", "plan.json"],
+    ));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "a matching plan allows production without --yes: {}",
+        text(&ok)
+    );
+    rt.block_on(sandbox.shutdown());
+}
+
+/// `--format json` streams one NDJSON event per recipient and a summary per campaign on stdout.
+#[test]
+fn json_events_stream() {
+    let rt = runtime();
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(Faults::default())))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(3, 0), false, 10);
+    let out = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--format", "json"],
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event line"))
+        .collect();
+    assert_eq!(events.iter().filter(|e| e["event"] == "sent").count(), 6);
+    assert_eq!(events.iter().filter(|e| e["event"] == "summary").count(), 2);
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "sent")
+            .all(|e| e["message_id"].is_string())
+    );
+    rt.block_on(sandbox.shutdown());
+}

@@ -1,0 +1,193 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[waform] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'waform'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'waform'= {
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand validate 'Check every document and render every recipient, offline; send nothing'
+            cand plan 'Compile; print a summary and a preview of what recipients will read'
+            cand apply 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable'
+            cand status 'Print the journal''s counts per campaign'
+            cand sandbox 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account'
+            cand init 'Write a small working project into DIR (never overwriting a file)'
+            cand schema 'Print the JSON Schema of waform''s YAML documents'
+            cand completions 'Print shell completions'
+            cand man 'Print the man page (roff)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'waform;validate'= {
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;plan'= {
+            cand --emit 'Write every HTTP request as one NDJSON line `{"sender","method","url","body"}` to FILE, or `-` for stdout'
+            cand --preview 'How many messages of each campaign to preview'
+            cand --endpoint 'Use URL as SENDER''s base URL instead of the provider''s host'
+            cand --out 'Write a plan file that `apply --plan` checks the sources against'
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand --detailed-exitcode 'Exit 0 when there is nothing to send, 2 when there are messages to send, 1 on errors'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;apply'= {
+            cand --plan 'Refuse to send unless the sources still compile to what this plan file (from `plan --out`) recorded'
+            cand --rate 'Pace every sender at RATE (`N/s`, `N/m`, `N/h` or a number per second), or one sender with SENDER=RATE'
+            cand --concurrency 'Requests in flight at once'
+            cand --endpoint 'Use URL as SENDER''s base URL (plain http only on loopback addresses)'
+            cand --state-dir 'Where the journal lives'
+            cand --report 'Write one row per recipient to FILE (.csv, or .ndjson/.jsonl)'
+            cand --max-attempts 'Attempts for a throttled request or one that could not connect'
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand --yes 'Send to production senders without asking'
+            cand --retry-uncertain 'Send again to recipients whose outcome is uncertain (they may receive the message twice)'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;status'= {
+            cand --state-dir 'Where the journal lives'
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;sandbox'= {
+            cand --port 'Port on 127.0.0.1 (0 picks a free one)'
+            cand --log 'Append every request received to FILE as NDJSON (credentials redacted)'
+            cand --api-key 'Only accept this Aldeamo ApiKey (default: any non-empty key)'
+            cand --user-id 'Only accept this Aldeamo UserId'
+            cand --token 'Only accept this Mayten bearer token'
+            cand --rate-429 'Answer this share of requests with 429 (0 to 1)'
+            cand --retry-after 'Retry-After seconds sent with 429'
+            cand --rate-500 'Answer this share of requests with 500'
+            cand --rate-drop 'Accept this share of requests, then drop the connection without answering'
+            cand --latency-ms 'Milliseconds added before each answer'
+            cand --fail-first 'Answer the first N requests with 429'
+            cand --seed 'Seed of the fault sequence'
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;init'= {
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;schema'= {
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;completions'= {
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;man'= {
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;help'= {
+            cand validate 'Check every document and render every recipient, offline; send nothing'
+            cand plan 'Compile; print a summary and a preview of what recipients will read'
+            cand apply 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable'
+            cand status 'Print the journal''s counts per campaign'
+            cand sandbox 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account'
+            cand init 'Write a small working project into DIR (never overwriting a file)'
+            cand schema 'Print the JSON Schema of waform''s YAML documents'
+            cand completions 'Print shell completions'
+            cand man 'Print the man page (roff)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'waform;help;validate'= {
+        }
+        &'waform;help;plan'= {
+        }
+        &'waform;help;apply'= {
+        }
+        &'waform;help;status'= {
+        }
+        &'waform;help;sandbox'= {
+        }
+        &'waform;help;init'= {
+        }
+        &'waform;help;schema'= {
+        }
+        &'waform;help;completions'= {
+        }
+        &'waform;help;man'= {
+        }
+        &'waform;help;help'= {
+        }
+    ]
+    $completions[$command]
+}
