@@ -514,7 +514,7 @@ fn interrupt_records_in_flight_and_resumes() {
         .expect("sandbox");
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(100, 0), false, 2);
-    let mut child = waform(dir.path(), &sandbox.url(), API_KEY, &["--concurrency", "2"])
+    let child = waform(dir.path(), &sandbox.url(), API_KEY, &["--concurrency", "2"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
