@@ -352,6 +352,7 @@ pub(crate) fn report(cli: &Cli, diags: &Diagnostics, sources: &Sources) {
 }
 
 fn validate(cli: &Cli, paths: &[PathBuf]) -> i32 {
+    let started = std::time::Instant::now();
     let mut sources = Sources::default();
     let mut diags = Diagnostics::new();
     let loaded = compile::load(&paths_or_default(paths), &mut sources, &mut diags);
@@ -360,6 +361,20 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> i32 {
         summaries = compile::run(&loaded, &mut sources, &mut diags, &mut |_| true);
     }
     report(cli, &diags, &sources);
+    if cli.verbose > 0 && !cli.quiet {
+        for s in &summaries {
+            eprintln!(
+                "campaign {}: {} read, {} compiled, {} filtered, {} duplicates, {} with errors",
+                s.name,
+                count(s.rows, "row"),
+                count(s.messages, "message"),
+                s.filtered,
+                s.duplicates,
+                s.failed
+            );
+        }
+        eprintln!("took {:.2} s", started.elapsed().as_secs_f64());
+    }
     if !cli.quiet && cli.format == FormatArg::Human {
         let messages: u64 = summaries.iter().map(|s| s.messages).sum();
         let status = if diags.has_errors() { "failed" } else { "ok" };
@@ -425,6 +440,7 @@ impl EmitTarget {
 }
 
 fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
+    let started = std::time::Instant::now();
     let mut sources = Sources::default();
     let mut diags = Diagnostics::new();
     let loaded = compile::load(&paths_or_default(&args.paths), &mut sources, &mut diags);
@@ -509,6 +525,9 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
         } else {
             eprint!("{text}");
         }
+    }
+    if cli.verbose > 0 && !cli.quiet {
+        eprintln!("took {:.2} s", started.elapsed().as_secs_f64());
     }
     let messages: u64 = summaries.iter().map(|s| s.messages).sum();
     if !ok {

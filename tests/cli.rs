@@ -392,3 +392,38 @@ fn plan_demo_snapshot() {
     assert_code(&output, 0);
     insta::assert_snapshot!("plan_demo", stdout(&output));
 }
+
+/// `-q` prints nothing on a clean run; `-v` adds per-campaign counts and timing.
+#[test]
+fn quiet_and_verbose() {
+    let quiet = run(waform().args(["-q", "validate", "campaigns/demo"]));
+    assert_code(&quiet, 0);
+    assert!(stderr(&quiet).is_empty() && stdout(&quiet).is_empty());
+    let verbose = run(waform().args(["-v", "validate", "campaigns/demo"]));
+    assert_code(&verbose, 0);
+    assert!(stderr(&verbose).contains("campaign reminders-aldeamo: 40 rows read"));
+    assert!(stderr(&verbose).contains("took "));
+    let quiet_plan = run(waform().args(["-q", "plan", "campaigns/demo"]));
+    assert_code(&quiet_plan, 0);
+    assert!(stdout(&quiet_plan).is_empty());
+}
+
+/// Colours follow `--color` and `NO_COLOR`; output to a pipe has none by default.
+#[test]
+fn colours_follow_the_terminal_and_no_color() {
+    let dir = project(UNKNOWN_FIELD);
+    let piped = run(waform_in(dir.path()).args(["validate", "proj"]));
+    assert!(
+        !stderr(&piped).contains('\u{1b}'),
+        "no escape codes on a pipe"
+    );
+    let forced = run(waform_in(dir.path()).args(["--color", "always", "validate", "proj"]));
+    assert!(
+        stderr(&forced).contains('\u{1b}'),
+        "escape codes when forced"
+    );
+    let no_color = run(waform_in(dir.path())
+        .env("NO_COLOR", "1")
+        .args(["validate", "proj"]));
+    assert!(!stderr(&no_color).contains('\u{1b}'));
+}
