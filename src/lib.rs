@@ -4,6 +4,14 @@
 //! validate them into the typed [`model`], [`check`] them, stream [`recipients`], [`render`]
 //! each into a [`message::Message`], and [`emit`] provider requests; [`apply`] sends them,
 //! recording each recipient in the [`journal`]. [`cli`] is the command line behind `main.rs`.
+//!
+//! Money is exact: WhatsApp's `amount_1000` comes from the decimal text, never through a float.
+//!
+//! ```
+//! let amount = waform::values::parse_amount("19.99").unwrap();
+//! assert_eq!(amount.amount_1000, 19_990);
+//! assert!(waform::values::parse_amount("1.2345").is_err());
+//! ```
 
 pub mod apply;
 pub mod check;

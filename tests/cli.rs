@@ -427,3 +427,26 @@ fn colours_follow_the_terminal_and_no_color() {
         .args(["validate", "proj"]));
     assert!(!stderr(&no_color).contains('\u{1b}'));
 }
+
+/// SARIF output validates against the SARIF 2.1.0 JSON Schema (vendored from the MIT-licensed
+/// `@microsoft/jest-sarif` package, with its one malformed `language` pattern corrected as in
+/// the final 2.1.0 schema).
+#[test]
+fn sarif_validates_against_its_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/sarif-2.1.0-rtm.5.json"))
+            .expect("schema"),
+    )
+    .expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("compiles");
+    for yaml in [UNKNOWN_FIELD, RENDER_ERROR, LITERAL_SECRET] {
+        let dir = project(yaml);
+        let out = run(waform_in(dir.path()).args(["--format", "sarif", "validate", "proj"]));
+        let sarif: Value = serde_json::from_str(&stderr(&out)).expect("SARIF is JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&sarif)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+}
