@@ -59,6 +59,7 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'How many messages of each campaign to preview')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Use URL as SENDER''s base URL instead of the provider''s host')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write a plan file that `apply --plan` checks the sources against')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The journal `apply` keeps: recipients it already sent are counted apart (read only)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')
             [CompletionResult]::new('--detailed-exitcode', '--detailed-exitcode', [CompletionResultType]::ParameterName, 'Exit 0 when there is nothing to send, 2 when there are messages to send, 1 on errors')

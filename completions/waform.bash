@@ -375,7 +375,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__plan)
-            opts="-q -v -h --emit --preview --endpoint --detailed-exitcode --out --format --color --quiet --verbose --help"
+            opts="-q -v -h --emit --preview --endpoint --detailed-exitcode --out --state-dir --format --color --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -394,6 +394,10 @@ _waform() {
                     return 0
                     ;;
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -54,6 +54,7 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand --preview 'How many messages of each campaign to preview'
             cand --endpoint 'Use URL as SENDER''s base URL instead of the provider''s host'
             cand --out 'Write a plan file that `apply --plan` checks the sources against'
+            cand --state-dir 'The journal `apply` keeps: recipients it already sent are counted apart (read only)'
             cand --format 'How diagnostics are written'
             cand --color 'When to use colours in diagnostics'
             cand --detailed-exitcode 'Exit 0 when there is nothing to send, 2 when there are messages to send, 1 on errors'

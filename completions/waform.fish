@@ -59,6 +59,7 @@ complete -c waform -n "__fish_waform_using_subcommand plan" -l emit -d 'Write ev
 complete -c waform -n "__fish_waform_using_subcommand plan" -l preview -d 'How many messages of each campaign to preview' -r
 complete -c waform -n "__fish_waform_using_subcommand plan" -l endpoint -d 'Use URL as SENDER\'s base URL instead of the provider\'s host' -r
 complete -c waform -n "__fish_waform_using_subcommand plan" -l out -d 'Write a plan file that `apply --plan` checks the sources against' -r -F
+complete -c waform -n "__fish_waform_using_subcommand plan" -l state-dir -d 'The journal `apply` keeps: recipients it already sent are counted apart (read only)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand plan" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
 json\t'One JSON document'
 github\t'GitHub Actions workflow commands (annotations on pull requests)'

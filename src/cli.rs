@@ -213,6 +213,9 @@ pub struct PlanArgs {
     /// Write a plan file that `apply --plan` checks the sources against.
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
+    /// The journal `apply` keeps: recipients it already sent are counted apart (read only).
+    #[arg(long, default_value = ".waform", value_name = "DIR")]
+    pub state_dir: PathBuf,
 }
 
 fn parse_endpoint(s: &str) -> Result<(String, String), String> {
@@ -481,7 +484,14 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
         }
     };
     let hashing = args.out.is_some();
+    let journal = crate::journal::Journal::read_all(&args.state_dir).ok();
+    let mut already = 0u64;
     let summaries = compile::run(&loaded, &mut sources, &mut diags, &mut |message| {
+        if let Some(j) = &journal
+            && j.is_done(&message.target.campaign, &message.to, false)
+        {
+            already += 1;
+        }
         emitter.push(&message, &mut on_request);
         if hashing {
             plain.push(&message, &mut hash_request);
@@ -519,7 +529,14 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     report(cli, &diags, &sources);
     if !cli.quiet {
         let to_stdout = args.emit.as_deref() != Some(Path::new("-"));
-        let text = plan_text(&loaded.project, &summaries, &stats, args.preview, ok);
+        let mut text = plan_text(&loaded.project, &summaries, &stats, args.preview, ok);
+        if already > 0 {
+            text.push_str(&format!(
+                "{} already have an outcome in the journal (`{}`); apply sends only the others.\n",
+                count(already, "recipient"),
+                args.state_dir.display()
+            ));
+        }
         if to_stdout {
             print!("{text}");
         } else {
@@ -532,7 +549,7 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     let messages: u64 = summaries.iter().map(|s| s.messages).sum();
     if !ok {
         EXIT_ERRORS
-    } else if args.detailed_exitcode && messages > 0 {
+    } else if args.detailed_exitcode && messages > already {
         EXIT_CHANGES
     } else {
         EXIT_OK

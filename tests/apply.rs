@@ -619,3 +619,32 @@ fn json_events_stream() {
     );
     rt.block_on(sandbox.shutdown());
 }
+
+/// After a finished apply, `plan --detailed-exitcode` reads the journal: nothing left to send, exit 0.
+#[test]
+fn plan_reads_the_journal() {
+    let rt = runtime();
+    let sandbox = rt
+        .block_on(Sandbox::start(0, config(Faults::default())))
+        .expect("sandbox");
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(2, 0), false, 10);
+    let plan = |dir: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_waform"))
+            .current_dir(dir)
+            .args(["plan", ".", "--detailed-exitcode"])
+            .output()
+            .expect("plan")
+    };
+    assert_eq!(plan(dir.path()).status.code(), Some(2), "messages to send");
+    assert_eq!(
+        run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]))
+            .status
+            .code(),
+        Some(0)
+    );
+    let after = plan(dir.path());
+    assert_eq!(after.status.code(), Some(0), "{}", text(&after));
+    assert!(text(&after).contains("4 recipients already have an outcome"));
+    rt.block_on(sandbox.shutdown());
+}
