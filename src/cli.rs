@@ -325,6 +325,21 @@ fn init(cli: &Cli, args: &InitArgs) -> i32 {
     }
 }
 
+/// Load and validate the documents under `paths`; report and return `None` on errors.
+pub(crate) fn load_clean(
+    cli: &Cli,
+    paths: &[PathBuf],
+) -> Option<(compile::Loaded, Sources, Diagnostics)> {
+    let mut sources = Sources::default();
+    let mut diags = Diagnostics::new();
+    let loaded = compile::load(&paths_or_default(paths), &mut sources, &mut diags);
+    if diags.has_errors() {
+        report(cli, &diags, &sources);
+        return None;
+    }
+    Some((loaded, sources, diags))
+}
+
 pub(crate) fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
     if paths.is_empty() {
         vec![PathBuf::from(".")]
@@ -444,13 +459,9 @@ impl EmitTarget {
 
 fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     let started = std::time::Instant::now();
-    let mut sources = Sources::default();
-    let mut diags = Diagnostics::new();
-    let loaded = compile::load(&paths_or_default(&args.paths), &mut sources, &mut diags);
-    if diags.has_errors() {
-        report(cli, &diags, &sources);
+    let Some((loaded, mut sources, mut diags)) = load_clean(cli, &args.paths) else {
         return EXIT_ERRORS;
-    }
+    };
     let endpoints: Endpoints = args.endpoint.iter().cloned().collect();
     for name in endpoints.keys() {
         if !loaded.project.senders.iter().any(|s| &*s.name == name) {

@@ -332,15 +332,7 @@ fn run_campaign(
     };
     let header = rows.header();
     if let (Some(header), Rows::Csv { file, .. }) = (&header, &rows) {
-        let csv_span = Span {
-            file: *file,
-            line: 1,
-            column: 1,
-            end_line: 1,
-            end_column: 2,
-            offset: 0,
-            len: 1,
-        };
+        let csv_span = Span::file_start(*file);
         if !check_columns(campaign, &set, header, diags, csv_span) {
             return summary;
         }

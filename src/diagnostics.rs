@@ -254,6 +254,19 @@ impl Span {
         }
     }
 
+    /// The first character of a file: where a problem with the whole file is shown.
+    pub fn file_start(file: FileId) -> Span {
+        Span {
+            file,
+            line: 1,
+            column: 1,
+            end_line: 1,
+            end_column: 2,
+            offset: 0,
+            len: 1,
+        }
+    }
+
     /// A span of `text` found at a byte offset inside a whole file's `source`.
     pub fn in_source(file: FileId, source: &str, offset: usize, len: usize) -> Span {
         let offset = offset.min(source.len());

@@ -437,7 +437,7 @@ fn walk(
                     Code::ReadError,
                     format!("cannot read folder `{}`: {err}", dir.display()),
                 )
-                .at(Span::of_text(file, 0, 1, 1, ""))
+                .at(Span::file_start(file))
                 .with_help("check that the path exists and is readable"),
             );
             return;
@@ -472,7 +472,7 @@ fn walk(
                             Code::NotWaform,
                             format!("skipped `{}`: it links to a file outside the project folder", display_path(&path)),
                         )
-                        .at(Span::of_text(file, 0, 1, 1, ""))
+                        .at(Span::file_start(file))
                         .with_help("copy the file into the project, or name it explicitly on the command line"),
                     );
                 }
@@ -502,7 +502,7 @@ fn load_file(
                         MAX_YAML_BYTES / (1024 * 1024)
                     ),
                 )
-                .at(Span::of_text(file, 0, 1, 1, ""))
+                .at(Span::file_start(file))
                 .with_help("keep recipients in a CSV or NDJSON file (`recipients: { csv: FILE }`)"),
             );
             return;
@@ -516,7 +516,7 @@ fn load_file(
             let file = sources.add(shown.clone(), None);
             diags.push(
                 Diagnostic::new(Code::ReadError, format!("cannot read `{shown}`: {err}"))
-                    .at(Span::of_text(file, 0, 1, 1, ""))
+                    .at(Span::file_start(file))
                     .with_help("check that the file exists and is readable"),
             );
             return;
@@ -564,7 +564,7 @@ fn load_file(
                 Code::NotWaform,
                 format!("skipped `{shown}`: it holds no waform document"),
             )
-            .at(Span::of_text(file, 0, 1, 1, ""))
+            .at(Span::file_start(file))
             .with_help(
                 "waform documents have `kind: Sender`, `kind: Template` or `kind: Campaign`",
             ),
@@ -751,7 +751,7 @@ fn yaml_error(err: &serde_saphyr::Error, file: FileId, text: &str) -> Diagnostic
             let col_bytes: usize = line_text.chars().take(column - 1).map(char::len_utf8).sum();
             Span::in_source(file, text, line_start + col_bytes, 1)
         }
-        _ => Span::of_text(file, 0, 1, 1, ""),
+        _ => Span::file_start(file),
     };
     Diagnostic::new(code, message).at(span).with_help(help)
 }

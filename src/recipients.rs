@@ -304,15 +304,7 @@ pub enum Rows {
 
 /// Open a CSV file: read its header row (a UTF-8 BOM is skipped).
 pub fn open_csv(path: &PathBuf, file: FileId) -> Result<Rows, DataProblem> {
-    let span = Span {
-        file,
-        line: 1,
-        column: 1,
-        end_line: 1,
-        end_column: 2,
-        offset: 0,
-        len: 1,
-    };
+    let span = Span::file_start(file);
     let handle = File::open(path).map_err(|err| DataProblem {
         message: format!("cannot open `{}`: {err}", path.display()),
         span,
@@ -361,15 +353,7 @@ pub fn open_csv(path: &PathBuf, file: FileId) -> Result<Rows, DataProblem> {
 
 /// Open an NDJSON file.
 pub fn open_ndjson(path: &PathBuf, file: FileId) -> Result<Rows, DataProblem> {
-    let span = Span {
-        file,
-        line: 1,
-        column: 1,
-        end_line: 1,
-        end_column: 2,
-        offset: 0,
-        len: 1,
-    };
+    let span = Span::file_start(file);
     let handle = File::open(path).map_err(|err| DataProblem {
         message: format!("cannot open `{}`: {err}", path.display()),
         span,

@@ -29,14 +29,9 @@ fn parse_rate_arg(text: &str) -> Option<Rate> {
 
 /// `waform apply`.
 pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
-    let paths = crate::cli::paths_or_default(&args.paths);
-    let mut sources = Sources::default();
-    let mut diags = Diagnostics::new();
-    let loaded = compile::load(&paths, &mut sources, &mut diags);
-    if diags.has_errors() {
-        crate::cli::report(cli, &diags, &sources);
+    let Some((loaded, mut sources, mut diags)) = crate::cli::load_clean(cli, &args.paths) else {
         return EXIT_ERRORS;
-    }
+    };
     let endpoints: Endpoints = args.endpoint.iter().cloned().collect();
     for (name, url) in &endpoints {
         if !loaded.project.senders.iter().any(|s| &*s.name == name) {
@@ -380,14 +375,9 @@ fn finish(
 
 /// `waform status`.
 pub fn status(cli: &Cli, args: &StatusArgs) -> i32 {
-    let paths = crate::cli::paths_or_default(&args.paths);
-    let mut sources = Sources::default();
-    let mut diags = Diagnostics::new();
-    let loaded = compile::load(&paths, &mut sources, &mut diags);
-    if diags.has_errors() {
-        crate::cli::report(cli, &diags, &sources);
+    let Some((loaded, _, _)) = crate::cli::load_clean(cli, &args.paths) else {
         return EXIT_ERRORS;
-    }
+    };
     let campaigns: Vec<&str> = loaded
         .project
         .campaigns
