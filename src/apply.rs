@@ -350,12 +350,19 @@ async fn send_one(shared: &Shared, request: Request) {
         return;
     }
     let request_id;
+    let earlier;
     {
         let mut journal = match shared.journal.lock() {
             Ok(j) => j,
             Err(e) => e.into_inner(),
         };
         request_id = journal.next_request_id();
+        earlier = request
+            .recipients
+            .iter()
+            .filter_map(|r| journal.record(&r.campaign, &r.to).map(|x| x.attempts))
+            .max()
+            .unwrap_or(0);
         let recipients: Vec<(String, String, Option<String>)> = request
             .recipients
             .iter()
@@ -367,7 +374,10 @@ async fn send_one(shared: &Shared, request: Request) {
                 )
             })
             .collect();
-        if journal.intent(request_id, &recipients, 1).is_err() {
+        if journal
+            .intent(request_id, &recipients, earlier + 1)
+            .is_err()
+        {
             shared.stop.store(true, Ordering::SeqCst);
             return;
         }
@@ -416,6 +426,13 @@ async fn send_one(shared: &Shared, request: Request) {
             }
         }
     };
+    let records: Vec<Record> = records
+        .into_iter()
+        .map(|r| Record {
+            attempts: r.attempts + earlier,
+            ..r
+        })
+        .collect();
     {
         let mut journal = match shared.journal.lock() {
             Ok(j) => j,

@@ -498,6 +498,27 @@ fn dropped_connections_are_uncertain() {
         first,
         "uncertain messages are not sent again"
     );
+    let healthy = rt
+        .block_on(Sandbox::start(0, config(Faults::default())))
+        .expect("sandbox");
+    let retried = run(&mut waform(
+        dir.path(),
+        &healthy.url(),
+        API_KEY,
+        &["--retry-uncertain", "--report", "r.ndjson"],
+    ));
+    assert_eq!(retried.status.code(), Some(0), "{}", text(&retried));
+    assert_eq!(
+        healthy.accepted().len(),
+        6,
+        "--retry-uncertain sends them again"
+    );
+    let report = std::fs::read_to_string(dir.path().join("r.ndjson")).expect("report");
+    assert!(
+        report.lines().all(|l| l.contains("\"attempts\":2")),
+        "{report}"
+    );
+    rt.block_on(healthy.shutdown());
     rt.block_on(sandbox.shutdown());
 }
 
