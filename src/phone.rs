@@ -405,6 +405,13 @@ impl ParseFailure {
 
 /// Parse `digits` (no `+`) as an international number.
 fn check_international(digits: &str) -> Result<Checked, ParseFailure> {
+    #[cfg(test)]
+    if legacy::enabled() {
+        return legacy::check_international(digits);
+    }
+    if let Some((code, national)) = fast::parse(digits, None) {
+        return Ok(check_parsed(code, national));
+    }
     let mut plus = String::with_capacity(digits.len() + 1);
     plus.push('+');
     plus.push_str(digits);
@@ -415,6 +422,13 @@ fn check_international(digits: &str) -> Result<Checked, ParseFailure> {
 
 /// Parse `digits` as written in `region` (national form, or with the region's country code).
 fn check_national(digits: &str, region: Id) -> Result<Checked, ParseFailure> {
+    #[cfg(test)]
+    if legacy::enabled() {
+        return legacy::check_national(digits, region);
+    }
+    if let Some((code, national)) = fast::parse(digits, Some(region)) {
+        return Ok(check_parsed(code, national));
+    }
     phonenumber::parse(Some(region), digits)
         .map(|n| check(&n))
         .map_err(ParseFailure::from_parse)
@@ -429,14 +443,17 @@ fn check_national(digits: &str, region: Id) -> Result<Checked, ParseFailure> {
 /// does the search once, on the national number with its zeros, mirroring
 /// libphonenumber's `getRegionCodeForNumber` and `getNumberType`.
 fn check(number: &PhoneNumber) -> Checked {
-    let code = number.code().value();
-    let national = number.national().to_string();
-    let meta = region_meta(code, &national);
-    let kind = meta.map_or(Type::Unknown, |m| number_type(m, &national));
+    check_parsed(number.code().value(), number.national().to_string())
+}
+
+/// [`check`] of a country code and national number (leading zeros included).
+fn check_parsed(code: u16, national: String) -> Checked {
+    let region = region_meta(code, &national);
+    let kind = region.map_or(Type::Unknown, |r| r.number_type(&national));
     Checked {
         code,
         national,
-        meta,
+        meta: region.map(|r| r.meta),
         kind,
     }
 }
@@ -451,30 +468,55 @@ fn main_meta(code: u16) -> Option<&'static Metadata> {
 }
 
 /// The region a national number belongs to, among those sharing `code`.
-fn region_meta(code: u16, national: &str) -> Option<&'static Metadata> {
-    let regions = db().region(&code)?;
+fn region_meta(code: u16, national: &str) -> Option<&'static fast::Region> {
+    let table = fast::table(code)?;
+    let regions = table.regions.as_ref()?;
     if regions.len() == 1 {
         // Also covers non-geographic codes (region "001", shared by several codes).
-        return main_meta(code);
+        return table.main.map(|i| &table.metas[i]);
     }
-    regions.into_iter().find_map(|region| {
-        let meta = db().by_id(region)?;
-        let belongs = match meta.leading_digits() {
-            Some(pattern) => pattern.find(national).is_some_and(|m| m.start() == 0),
-            None => number_type(meta, national) != Type::Unknown,
+    regions.iter().flatten().find_map(|&i| {
+        let region = &table.metas[i];
+        let belongs = match &region.leading_digits {
+            Some(pattern) => pattern.is_match(national),
+            None => region.number_type(national) != Type::Unknown,
         };
-        belongs.then_some(meta)
+        belongs.then_some(region)
     })
 }
 
-/// Type of a national number in a region, libphonenumber's order of checks.
-fn number_type(meta: &Metadata, national: &str) -> Type {
-    let descriptors = meta.descriptors();
-    let matches = |kind: Type| descriptors.get(kind).is_some_and(|d| d.is_match(national));
-    if !descriptors.general().is_match(national) {
-        return Type::Unknown;
-    }
-    let special = [
+/// Metadata patterns compiled once, for the hot path of [`normalize`].
+///
+/// `phonenumber` evaluates every metadata pattern through a shared,
+/// mutex-guarded LRU cache keyed (and SipHash-hashed) by the pattern text,
+/// which costs more than the matching itself. Here each pattern is compiled
+/// once with the same options (`ignore_whitespace`) and the lookup is an
+/// index by country code. A pattern used as "`find` matches at offset 0" is
+/// compiled as `^(?:pattern)` and used with `is_match`: a match starting at 0
+/// exists exactly when the leftmost match starts at 0.
+///
+/// [`parse`] replays `phonenumber::parse` (0.3.10) for the inputs
+/// [`normalize`] produces (ASCII digits) in the common cases and returns
+/// `None` for anything else, which then goes through the crate itself.
+mod fast {
+    use std::borrow::Cow;
+    use std::sync::OnceLock;
+
+    use phonenumber::Type;
+    use phonenumber::country::Id;
+    use phonenumber::metadata::{Descriptor, Metadata};
+    use regex::{Regex, RegexBuilder};
+
+    use super::db;
+
+    /// Largest country calling code plus one.
+    const CODES: usize = 1000;
+    /// `phonenumber`'s `MIN_LENGTH_FOR_NSN`.
+    const MIN_NSN: usize = 2;
+    /// `phonenumber`'s `MAX_LENGTH_FOR_NSN`.
+    const MAX_NSN: usize = 17;
+    /// Types checked before fixed line and mobile, in libphonenumber's order.
+    const SPECIAL: [Type; 8] = [
         Type::PremiumRate,
         Type::TollFree,
         Type::SharedCost,
@@ -484,23 +526,328 @@ fn number_type(meta: &Metadata, national: &str) -> Type {
         Type::Uan,
         Type::Voicemail,
     ];
-    if let Some(kind) = special.into_iter().find(|kind| matches(*kind)) {
-        return kind;
+
+    /// Compile a metadata pattern as `phonenumber` does (`ignore_whitespace`).
+    fn compile(pattern: &str) -> Regex {
+        RegexBuilder::new(pattern)
+            .ignore_whitespace(true)
+            .build()
+            .expect("phonenumber metadata pattern compiles")
     }
-    if matches(Type::FixedLine) {
-        let same_pattern = match (descriptors.fixed_line(), descriptors.mobile()) {
-            (Some(f), Some(m)) => f.national_number().as_str() == m.national_number().as_str(),
-            _ => false,
-        };
-        if same_pattern || matches(Type::Mobile) {
-            return Type::FixedLineOrMobile;
+
+    /// Compile a pattern anchored at the start of the text (see the module docs).
+    fn compile_at_start(pattern: &str) -> Regex {
+        // The newline ends a `#` comment the pattern might end with.
+        compile(&format!("^(?:{pattern}\n)"))
+    }
+
+    /// A [`Descriptor`] with its pattern compiled.
+    pub(super) struct Desc {
+        pattern: Regex,
+        lengths: &'static [u16],
+    }
+
+    impl Desc {
+        fn new(desc: &'static Descriptor) -> Self {
+            Desc {
+                pattern: compile_at_start(desc.national_number().as_str()),
+                lengths: desc.possible_length(),
+            }
         }
-        return Type::FixedLine;
+
+        /// Same as [`Descriptor::is_match`].
+        pub(super) fn is_match(&self, national: &str) -> bool {
+            (self.lengths.is_empty() || self.lengths.contains(&(national.len() as u16)))
+                && self.pattern.is_match(national)
+        }
     }
-    if matches(Type::Mobile) {
-        return Type::Mobile;
+
+    /// The compiled patterns of one region's [`Metadata`].
+    pub(super) struct Region {
+        pub(super) meta: &'static Metadata,
+        general: Desc,
+        special: Vec<(Type, Desc)>,
+        fixed_line: Option<Desc>,
+        mobile: Option<Desc>,
+        /// Fixed-line and mobile descriptors have the same pattern.
+        same_fixed_mobile: bool,
+        pub(super) leading_digits: Option<Regex>,
+        international_prefix: Option<Regex>,
+        /// Unanchored, for `captures` and `replace` exactly as `phonenumber` does them.
+        national_prefix_for_parsing: Option<Regex>,
     }
-    Type::Unknown
+
+    impl Region {
+        fn new(meta: &'static Metadata) -> Self {
+            let descriptors = meta.descriptors();
+            let same_fixed_mobile = match (descriptors.fixed_line(), descriptors.mobile()) {
+                (Some(f), Some(m)) => f.national_number().as_str() == m.national_number().as_str(),
+                _ => false,
+            };
+            Region {
+                meta,
+                general: Desc::new(descriptors.general()),
+                special: SPECIAL
+                    .into_iter()
+                    .filter_map(|kind| descriptors.get(kind).map(|d| (kind, Desc::new(d))))
+                    .collect(),
+                fixed_line: descriptors.fixed_line().map(Desc::new),
+                mobile: descriptors.mobile().map(Desc::new),
+                same_fixed_mobile,
+                leading_digits: meta.leading_digits().map(|p| compile_at_start(p.as_str())),
+                international_prefix: meta
+                    .international_prefix()
+                    .map(|p| compile_at_start(p.as_str())),
+                national_prefix_for_parsing: meta
+                    .national_prefix_for_parsing()
+                    .map(|p| compile(p.as_str())),
+            }
+        }
+
+        /// Type of a national number in this region, libphonenumber's order of checks.
+        pub(super) fn number_type(&self, national: &str) -> Type {
+            if !self.general.is_match(national) {
+                return Type::Unknown;
+            }
+            if let Some((kind, _)) = self.special.iter().find(|(_, d)| d.is_match(national)) {
+                return *kind;
+            }
+            let matches = |d: &Option<Desc>| d.as_ref().is_some_and(|d| d.is_match(national));
+            if matches(&self.fixed_line) {
+                if self.same_fixed_mobile || matches(&self.mobile) {
+                    return Type::FixedLineOrMobile;
+                }
+                return Type::FixedLine;
+            }
+            if matches(&self.mobile) {
+                return Type::Mobile;
+            }
+            Type::Unknown
+        }
+    }
+
+    /// Everything about one country calling code.
+    pub(super) struct Table {
+        /// `by_code(code)`, compiled, plus any region of `regions` not in it.
+        pub(super) metas: Vec<Region>,
+        /// `region(code)`: index in `metas` of each region's `by_id` metadata.
+        pub(super) regions: Option<Vec<Option<usize>>>,
+        /// Index in `metas` of [`super::main_meta`].
+        pub(super) main: Option<usize>,
+        /// Index in `metas` of the metadata `phonenumber::parse` picks for
+        /// an international number of a single-region code; `None` when the
+        /// code has several regions (or none), left to the crate.
+        parse_meta: Option<usize>,
+    }
+
+    impl Table {
+        fn new(code: u16) -> Self {
+            let by_code = db().by_code(&code).unwrap_or_default();
+            let mut metas: Vec<Region> = by_code.iter().map(|m| Region::new(m)).collect();
+            let index = |meta: &'static Metadata, metas: &mut Vec<Region>| match metas
+                .iter()
+                .position(|r| std::ptr::eq(r.meta, meta))
+            {
+                Some(i) => i,
+                None => {
+                    metas.push(Region::new(meta));
+                    metas.len() - 1
+                }
+            };
+            let region_ids = db().region(&code);
+            let regions = region_ids.as_ref().map(|ids| {
+                ids.iter()
+                    .map(|id| db().by_id(*id).map(|m| index(m, &mut metas)))
+                    .collect()
+            });
+            let main = super::main_meta(code).map(|m| index(m, &mut metas));
+            let parse_meta = match region_ids.as_deref() {
+                Some(["001"]) => by_code.first().map(|m| index(m, &mut metas)),
+                Some([id]) => id
+                    .parse::<Id>()
+                    .ok()
+                    .and_then(|id| db().by_id(id.as_ref()))
+                    .map(|m| index(m, &mut metas)),
+                _ => None,
+            };
+            Table {
+                metas,
+                regions,
+                main,
+                parse_meta,
+            }
+        }
+
+        /// The compiled patterns of `meta`, one of this code's regions.
+        fn region(&self, meta: &Metadata) -> Option<&Region> {
+            self.metas.iter().find(|r| std::ptr::eq(r.meta, meta))
+        }
+    }
+
+    /// The table of a country calling code, built on first use.
+    pub(super) fn table(code: u16) -> Option<&'static Table> {
+        static TABLES: [OnceLock<Table>; CODES] = [const { OnceLock::new() }; CODES];
+        TABLES
+            .get(usize::from(code))
+            .map(|t| t.get_or_init(|| Table::new(code)))
+    }
+
+    /// `phonenumber::parse` of ASCII `digits`, as an international number
+    /// (`region` `None`, the digits follow a `+`) or as written in `region`.
+    ///
+    /// Returns the country code and the national number as
+    /// `PhoneNumber::national().to_string()` would, or `None` when the
+    /// input is outside the cases replayed here.
+    pub(super) fn parse(digits: &str, region: Option<Id>) -> Option<(u16, String)> {
+        if digits.len() < 3 || digits.len() > super::MAX_DIGITS {
+            return None;
+        }
+        if !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        match region {
+            None => international(digits),
+            Some(region) => national(digits, region),
+        }
+    }
+
+    /// `+digits`: `Source::Plus`, country code read from the digits.
+    fn international(digits: &str) -> Option<(u16, String)> {
+        if digits.starts_with('0') {
+            return None;
+        }
+        let (code, table, len) = (1..=3).find_map(|len| {
+            let code: u16 = digits[..len].parse().ok()?;
+            let table = table(code)?;
+            (!table.metas.is_empty()).then_some((code, table, len))
+        })?;
+        let region = &table.metas[table.parse_meta?];
+        finish(region, code, &digits[len..])
+    }
+
+    /// Digits in `region`: `Source::Default`, or `Source::Number` when they
+    /// start with the region's country code and are not a national number.
+    fn national(digits: &str, region: Id) -> Option<(u16, String)> {
+        let meta = db().by_id(region.as_ref())?;
+        let code = meta.country_code();
+        let region = table(code)?.region(meta)?;
+        if region
+            .international_prefix
+            .as_ref()
+            .is_some_and(|idd| idd.is_match(digits))
+        {
+            return None;
+        }
+        let code_digits = code.to_string();
+        let national = if digits.starts_with(&code_digits)
+            && (!region.general.is_match(digits) || !length(meta, digits.len()).is_possible())
+        {
+            &digits[code_digits.len()..]
+        } else {
+            digits
+        };
+        finish(region, code, national)
+    }
+
+    /// The rest of `phonenumber::parse` once the country code is known.
+    fn finish(region: &Region, code: u16, national: &str) -> Option<(u16, String)> {
+        let mut potential = national_number(region, national)?;
+        if let Some(prefix) = region.meta.national_prefix()
+            && potential.starts_with(prefix)
+        {
+            potential = match potential {
+                Cow::Borrowed(s) => Cow::Borrowed(&s[prefix.len()..]),
+                Cow::Owned(s) => Cow::Owned(s[prefix.len()..].to_owned()),
+            };
+        }
+        let national = if length(region.meta, potential.len()) == Length::TooShort {
+            Cow::Borrowed(national)
+        } else {
+            potential
+        };
+        // `NationalNumber` parsing: digits, not all zeros, below 2^56.
+        if national.len() < MIN_NSN || national.len() > MAX_NSN.min(16) {
+            return None;
+        }
+        if !national.bytes().all(|b| b.is_ascii_digit()) || national.bytes().all(|b| b == b'0') {
+            return None;
+        }
+        Some((code, national.into_owned()))
+    }
+
+    /// `phonenumber`'s `helper::national_number`: strip the national prefix
+    /// (and carrier code) the way the region's metadata says.
+    fn national_number<'a>(region: &Region, national: &'a str) -> Option<Cow<'a, str>> {
+        let Some(parsing) = &region.national_prefix_for_parsing else {
+            return Some(Cow::Borrowed(match region.meta.national_prefix() {
+                Some(prefix) => national.strip_prefix(prefix).unwrap_or(national),
+                None => national,
+            }));
+        };
+        let Some(found) = parsing.find(national).filter(|m| m.start() == 0) else {
+            return Some(Cow::Borrowed(national));
+        };
+        let (start, end) = (found.start(), found.end());
+        let viable = region.general.is_match(national);
+        let captures = parsing.captures(national)?;
+        let first = captures.get(1).is_some();
+        let last = captures.get(captures.len() - 1).is_some();
+        match region.meta.national_prefix_transform_rule() {
+            Some(transform) if last => {
+                // `phonenumber` unwraps the first group here; leave that to it.
+                if !first {
+                    return None;
+                }
+                let transformed = parsing.replace(national, transform);
+                if viable && !region.general.is_match(&transformed) {
+                    return Some(Cow::Borrowed(national));
+                }
+                Some(Cow::Owned(transformed.into_owned()))
+            }
+            _ => {
+                if viable && !region.general.is_match(&national[start..]) {
+                    return Some(Cow::Borrowed(national));
+                }
+                Some(Cow::Borrowed(&national[end..]))
+            }
+        }
+    }
+
+    /// The outcomes of `phonenumber`'s `validator::length` that matter here.
+    #[derive(PartialEq, Eq)]
+    enum Length {
+        TooShort,
+        Possible,
+        Other,
+    }
+
+    impl Length {
+        fn is_possible(&self) -> bool {
+            *self == Length::Possible
+        }
+    }
+
+    /// `validator::length(meta, number, Type::Unknown)` for a national number of `len` digits.
+    fn length(meta: &Metadata, len: usize) -> Length {
+        let general = meta.descriptors().general();
+        let local = general.possible_local_length();
+        let possible = general.possible_length();
+        let (Some(&minimum), Some(&maximum)) = (possible.first(), possible.last()) else {
+            return Length::Other;
+        };
+        let len = len as u16;
+        if local.contains(&len) || len == minimum {
+            Length::Possible
+        } else if len < minimum {
+            Length::TooShort
+        } else if len > maximum {
+            Length::Other
+        } else if possible.contains(&len) {
+            Length::Possible
+        } else {
+            Length::Other
+        }
+    }
 }
 
 /// The digits a national input would have if only the country code were added
@@ -1047,5 +1394,457 @@ mod tests {
             }
             let _ = normalize(&s, regions[i % regions.len()]);
         }
+    }
+
+    /// Numbers of many countries, valid and invalid, international and national.
+    const DIFFERENTIAL: &[&str] = &[
+        "+5493516723999",
+        "+543516723999",
+        "+54 9 351 123 4567",
+        "+54 11 15 5874 9895",
+        "0351 15 672-3999",
+        "011 15 5874 9895",
+        "15 5874 9895",
+        "0351 672 3999",
+        "9 11 5874 9895",
+        "54 9 351 672 3999",
+        "5493511234567",
+        "+54 9 11 5874 9895",
+        "+54 800 222 1234",
+        "+54 810 122 3344",
+        "+54 600 123 4567",
+        "+52 1 55 4163 7145",
+        "5215541637145",
+        "+525541637145",
+        "044 55 4163 7145",
+        "045 55 4163 7145",
+        "01 55 4163 7145",
+        "55 4163 7145",
+        "+52 800 123 4567",
+        "+52 900 123 4567",
+        "+52 33 1234 5678",
+        "+52 81 8123 4567",
+        "+52 1 81 8123 4567",
+        "+52 998 123 4567",
+        "+573003834590",
+        "+57 313 700 4535",
+        "573003834590",
+        "3003834590",
+        "3224203533",
+        "300 123",
+        "1234567890",
+        "601 601 2345",
+        "1 601 601 2345",
+        "03 300 383 4590",
+        "0 300 383 4590",
+        "+57 601 601 2345",
+        "+57 1 8000 123456",
+        "+57 18000 123456",
+        "+57 1 900 123 4567",
+        "+57 3054 123456",
+        "+55 (11) 98765-4321",
+        "+559281723241",
+        "(11) 98765-4321",
+        "0 21 11 98765 4321",
+        "011 98765 4321",
+        "11 3456 7890",
+        "+55 11 3456 7890",
+        "+55 800 123 4567",
+        "+55 92 98172 3241",
+        "+55 4004 1234",
+        "0 xx 11 98765 4321",
+        "+1 202 555 0123",
+        "+1 800 234 5678",
+        "+1 201 555 0123",
+        "(201) 555-0123",
+        "1 201 555 0123",
+        "011 54 9 351 672 3999",
+        "+1 416 555 0199",
+        "+1 809 234 5678",
+        "+1 787 234 5678",
+        "+1 876 234 5678",
+        "+1 684 733 1234",
+        "+1 340 642 1234",
+        "+1 900 234 5678",
+        "+1 555 123 4567",
+        "+44 7400 123456",
+        "07400 123456",
+        "+44 20 7946 0958",
+        "+44 800 123 4567",
+        "+44 7624 123456",
+        "+44 1624 123456",
+        "+49 30 123456",
+        "+49 1512 3456789",
+        "+49 180 1234567",
+        "+33 6 12 34 56 78",
+        "+33 1 23 45 67 89",
+        "+33 8 00 12 34 56",
+        "+34 612 345 678",
+        "+34 912 345 678",
+        "+39 02 8699 1234",
+        "+39 312 345 6789",
+        "+39 06 6982",
+        "+351 912 345 678",
+        "+351 212 345 678",
+        "+56 9 6123 4567",
+        "+56 2 2123 4567",
+        "+51 912 345 678",
+        "+51 1 234 5678",
+        "+593 99 123 4567",
+        "+593 2 212 3456",
+        "+58 412 1234567",
+        "+58 212 1234567",
+        "+598 94 231 234",
+        "+598 2 123 4567",
+        "+595 961 456789",
+        "+591 71234567",
+        "+591 2 2123456",
+        "+506 8312 3456",
+        "+506 2212 3456",
+        "+507 6123 4567",
+        "+502 5123 4567",
+        "+504 9123 4567",
+        "+503 7012 3456",
+        "+505 8123 4567",
+        "+53 5 1234567",
+        "+91 98765 43210",
+        "+86 131 2345 6789",
+        "+81 90 1234 5678",
+        "+7 912 345 67 89",
+        "+7 701 123 4567",
+        "+7 800 123 4567",
+        "+61 412 345 678",
+        "+64 21 123 4567",
+        "03 331 6005",
+        "+27 82 123 4567",
+        "+234 802 123 4567",
+        "+225 07 12 34 56 78",
+        "+225 27 22 12 34 56",
+        "+972 50 123 4567",
+        "+971 50 123 4567",
+        "+90 501 234 56 78",
+        "+800 1234 5678",
+        "+808 1234 5678",
+        "+870 301 234 567",
+        "+882 1234 5678",
+        "+883 5100 1234 5678",
+        "+979 1 2345 6789",
+        "+999 1234 5678",
+        "+262 692 12 34 56",
+        "+590 690 00 12 34",
+        "+599 9 518 1234",
+        "+47 412 34 567",
+        "+358 41 2345678",
+        "+358 18 123456",
+        "+44 1481 123456",
+        "+212 650 123456",
+        "+212 528 123456",
+        "+380 50 123 4567",
+        "+375 29 123 4567",
+        "+43 664 123456",
+        "+41 78 123 45 67",
+        "+32 224 20 35 33",
+        "+32 470 12 34 56",
+        "+31 6 12345678",
+        "+48 512 345 678",
+        "+420 601 123 456",
+        "+30 691 234 5678",
+        "+20 100 123 4567",
+        "+966 50 123 4567",
+        "+98 912 345 6789",
+        "+62 812 3456 789",
+        "+63 917 123 4567",
+        "+84 91 234 56 78",
+        "+82 10 1234 5678",
+        "+66 81 234 5678",
+        "+60 12 345 6789",
+        "+65 8123 4567",
+        "+852 5123 4567",
+        "+886 912 345 678",
+        "+0 123 4567",
+        "+01234567",
+        "+1",
+        "+54",
+        "+12",
+        "+123",
+        "+1234",
+        "12",
+        "123",
+        "911",
+        "112",
+        "0",
+        "00",
+        "000",
+        "0000000",
+        "00000000000",
+        "+000000000",
+        "1111111111",
+        "9999999999999",
+        "549351672399912",
+        "5493516723999123",
+        "00 54 9 351 672-3999",
+        "0057 300 383 4590",
+        "009 57 300 383 4590",
+        "0000 57 300 383 4590",
+        "00 00",
+        "07 300 383 4590",
+        "005 57 300 383 4590",
+        "+57 00 300 383 4590",
+        "+0057 3003834590",
+        "(300) 383-4590",
+        " 300.383.4590 ",
+        "+54#9351",
+        "n/a",
+        "",
+        "   ",
+        " - ( ) ",
+        "+",
+        "54+93516723999",
+        "++5493516723999",
+        "+54 9 351 ABC 3999",
+        "1 800 234 5678",
+        "18002345678",
+        "8002345678",
+        "5511987654321",
+        "011 5511987654321",
+        "0 11 5874 9895",
+        "549 11 15 5874 9895",
+        "54 011 15 5874 9895",
+        "52 1 55 4163 7145",
+        "52 55 4163 7145",
+        "57 300 383 4590",
+        "57 1 300 383 4590",
+        "55 11 98765 4321",
+        "1 202 555 0123",
+    ];
+
+    /// Compare the fast path with the legacy one on one input.
+    fn assert_same(input: &str, region: Option<&str>) {
+        let fast = normalize(input, region);
+        let slow = legacy::with(|| normalize(input, region));
+        assert_eq!(fast, slow, "{input:?} with default region {region:?}");
+    }
+
+    /// The compiled-pattern fast path gives exactly the results of the
+    /// `phonenumber`-only implementation, on fixed inputs of many countries
+    /// (as written, without `+`, with `+`, one digit short), random digit
+    /// strings and, when present, the 100,000 benchmark recipients.
+    #[test]
+    fn fast_path_matches_legacy() {
+        let regions = [
+            None,
+            Some("CO"),
+            Some("AR"),
+            Some("MX"),
+            Some("BR"),
+            Some("US"),
+        ];
+        let mut count = 0;
+        for input in DIFFERENTIAL {
+            let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+            let variants = [
+                (*input).to_owned(),
+                digits.clone(),
+                format!("+{digits}"),
+                digits[..digits.len().saturating_sub(1)].to_owned(),
+            ];
+            for variant in &variants {
+                for region in regions {
+                    assert_same(variant, region);
+                    count += 1;
+                }
+            }
+        }
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..3000 {
+            let len = 2 + next() % 14;
+            let mut s = String::from(if i % 3 == 0 { "+" } else { "" });
+            for _ in 0..len {
+                s.push(char::from(b'0' + (next() % 10) as u8));
+            }
+            assert_same(&s, regions[i % regions.len()]);
+            count += 1;
+        }
+        // A large generated CSV (shared/bench/gen_recipients.py) can be compared too:
+        // WAFORM_PHONE_DIFF_CSV=/path/recipients.csv cargo test --lib phone
+        let extra = std::env::var("WAFORM_PHONE_DIFF_CSV").ok();
+        if let Some(Ok(mut reader)) = extra.map(csv::Reader::from_path) {
+            for record in reader.records() {
+                let record = record.expect("readable recipients.csv");
+                for region in [None, Some("CO")] {
+                    assert_same(&record[0], region);
+                    count += 1;
+                }
+            }
+        }
+        assert!(count > 5000, "{count} comparisons");
+    }
+
+    /// Time `normalize` on the benchmark recipients, fast and legacy paths:
+    /// `WAFORM_PHONE_DIFF_CSV=recipients.csv cargo test --release --lib phone::tests::bench_normalize -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "a benchmark, not a test: needs a generated recipients.csv"]
+    fn bench_normalize() {
+        let path =
+            std::env::var("WAFORM_PHONE_DIFF_CSV").unwrap_or_else(|_| "recipients.csv".to_owned());
+        let mut reader = csv::Reader::from_path(path).expect("recipients");
+        let phones: Vec<String> = reader
+            .records()
+            .map(|r| r.expect("record")[0].to_owned())
+            .collect();
+        for region in [None, Some("CO")] {
+            for legacy in [true, false] {
+                let run = || {
+                    let start = std::time::Instant::now();
+                    let ok = phones
+                        .iter()
+                        .filter(|p| normalize(p, region).is_ok())
+                        .count();
+                    (start.elapsed(), ok)
+                };
+                let (elapsed, ok) = if legacy { legacy::with(run) } else { run() };
+                eprintln!(
+                    "{} region {region:?}: {:.2} us/number ({ok} of {} valid)",
+                    if legacy { "legacy" } else { "fast  " },
+                    elapsed.as_secs_f64() * 1e6 / phones.len() as f64,
+                    phones.len()
+                );
+            }
+        }
+    }
+}
+
+/// The implementation before the compiled-pattern fast path, kept to prove
+/// it gives the same results (`tests::fast_path_matches_legacy`).
+#[cfg(test)]
+mod legacy {
+    use std::cell::Cell;
+
+    use super::{Checked, ParseFailure, db};
+    use phonenumber::country::Id;
+    use phonenumber::metadata::Metadata;
+    use phonenumber::{PhoneNumber, Type};
+
+    thread_local! {
+        static ENABLED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Whether [`super::normalize`] uses this implementation on this thread.
+    pub(super) fn enabled() -> bool {
+        ENABLED.with(Cell::get)
+    }
+
+    /// Run `f` with [`super::normalize`] using this implementation.
+    pub(super) fn with<T>(f: impl FnOnce() -> T) -> T {
+        ENABLED.with(|e| e.set(true));
+        let result = f();
+        ENABLED.with(|e| e.set(false));
+        result
+    }
+
+    /// Parse `digits` (no `+`) as an international number.
+    pub(super) fn check_international(digits: &str) -> Result<Checked, ParseFailure> {
+        let mut plus = String::with_capacity(digits.len() + 1);
+        plus.push('+');
+        plus.push_str(digits);
+        phonenumber::parse(None, &plus)
+            .map(|n| check(&n))
+            .map_err(ParseFailure::from_parse)
+    }
+
+    /// Parse `digits` as written in `region` (national form, or with the region's country code).
+    pub(super) fn check_national(digits: &str, region: Id) -> Result<Checked, ParseFailure> {
+        phonenumber::parse(Some(region), digits)
+            .map(|n| check(&n))
+            .map_err(ParseFailure::from_parse)
+    }
+
+    /// Find region and type of a parsed number.
+    ///
+    /// `PhoneNumber::metadata`, `is_valid` and `number_type` in phonenumber 0.3.10
+    /// look the region up with the national number *without* its leading zeros,
+    /// which misclassifies Italian fixed lines (`+39 06...`) and Ivorian mobiles
+    /// (`+225 07...`) as `Unknown`; they also each redo the region search. This
+    /// does the search once, on the national number with its zeros, mirroring
+    /// libphonenumber's `getRegionCodeForNumber` and `getNumberType`.
+    fn check(number: &PhoneNumber) -> Checked {
+        let code = number.code().value();
+        let national = number.national().to_string();
+        let meta = region_meta(code, &national);
+        let kind = meta.map_or(Type::Unknown, |m| number_type(m, &national));
+        Checked {
+            code,
+            national,
+            meta,
+            kind,
+        }
+    }
+
+    /// Main region metadata of a country code (e.g. US for 1).
+    fn main_meta(code: u16) -> Option<&'static Metadata> {
+        let all = db().by_code(&code)?;
+        all.iter()
+            .find(|m| m.is_main_country_for_code())
+            .or_else(|| all.first())
+            .copied()
+    }
+
+    /// The region a national number belongs to, among those sharing `code`.
+    fn region_meta(code: u16, national: &str) -> Option<&'static Metadata> {
+        let regions = db().region(&code)?;
+        if regions.len() == 1 {
+            // Also covers non-geographic codes (region "001", shared by several codes).
+            return main_meta(code);
+        }
+        regions.into_iter().find_map(|region| {
+            let meta = db().by_id(region)?;
+            let belongs = match meta.leading_digits() {
+                Some(pattern) => pattern.find(national).is_some_and(|m| m.start() == 0),
+                None => number_type(meta, national) != Type::Unknown,
+            };
+            belongs.then_some(meta)
+        })
+    }
+
+    /// Type of a national number in a region, libphonenumber's order of checks.
+    fn number_type(meta: &Metadata, national: &str) -> Type {
+        let descriptors = meta.descriptors();
+        let matches = |kind: Type| descriptors.get(kind).is_some_and(|d| d.is_match(national));
+        if !descriptors.general().is_match(national) {
+            return Type::Unknown;
+        }
+        let special = [
+            Type::PremiumRate,
+            Type::TollFree,
+            Type::SharedCost,
+            Type::Voip,
+            Type::PersonalNumber,
+            Type::Pager,
+            Type::Uan,
+            Type::Voicemail,
+        ];
+        if let Some(kind) = special.into_iter().find(|kind| matches(*kind)) {
+            return kind;
+        }
+        if matches(Type::FixedLine) {
+            let same_pattern = match (descriptors.fixed_line(), descriptors.mobile()) {
+                (Some(f), Some(m)) => f.national_number().as_str() == m.national_number().as_str(),
+                _ => false,
+            };
+            if same_pattern || matches(Type::Mobile) {
+                return Type::FixedLineOrMobile;
+            }
+            return Type::FixedLine;
+        }
+        if matches(Type::Mobile) {
+            return Type::Mobile;
+        }
+        Type::Unknown
     }
 }
