@@ -210,6 +210,10 @@ struct Shared {
     counts: Mutex<RunCounts>,
     options: SendOptions,
     events: Mutex<EventSink>,
+    /// Intents written so far (each request's intent takes the next number).
+    written: std::sync::atomic::AtomicU64,
+    /// Intents known durable: group commit syncs once for all the intents waiting.
+    synced: tokio::sync::Mutex<u64>,
 }
 
 /// Send a stream of requests. `requests` is fed by the compiler; the function returns when the
@@ -250,7 +254,12 @@ pub async fn send_all(
         counts: Mutex::new(RunCounts::default()),
         options: options.clone(),
         events: Mutex::new(events),
+        written: std::sync::atomic::AtomicU64::new(0),
+        synced: tokio::sync::Mutex::new(0),
     });
+    if let Ok(mut j) = shared.journal.lock() {
+        j.defer_sync();
+    }
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let ctrl_c = tokio::signal::ctrl_c();
@@ -290,6 +299,13 @@ pub async fn send_all(
     }
     requests.close();
     while tasks.join_next().await.is_some() {}
+    let synced = match shared.journal.lock() {
+        Ok(mut j) => j.sync(),
+        Err(e) => e.into_inner().sync(),
+    };
+    if let Err(err) = synced {
+        eprintln!("error: cannot sync the journal: {err}");
+    }
     let counts = shared.counts.lock().map(|c| c.clone()).unwrap_or_default();
     RunResult {
         counts,
@@ -351,6 +367,7 @@ async fn send_one(shared: &Shared, request: Request) {
     }
     let request_id;
     let earlier;
+    let ticket;
     {
         let mut journal = match shared.journal.lock() {
             Ok(j) => j,
@@ -381,6 +398,11 @@ async fn send_one(shared: &Shared, request: Request) {
             shared.stop.store(true, Ordering::SeqCst);
             return;
         }
+        ticket = shared.written.fetch_add(1, Ordering::SeqCst) + 1;
+    }
+    if !durable(shared, ticket).await {
+        shared.stop.store(true, Ordering::SeqCst);
+        return;
     }
     let mut attempts = 0;
     let records = loop {
@@ -475,6 +497,33 @@ async fn send_one(shared: &Shared, request: Request) {
             attempts: r.attempts,
         });
     }
+}
+
+/// Wait until the intent numbered `ticket` is on disk. One task at a time syncs every journal
+/// file written since the last sync, outside the journal's lock, so that the intents of all the
+/// requests waiting meanwhile share one fsync (group commit). False when the sync failed.
+async fn durable(shared: &Shared, ticket: u64) -> bool {
+    let mut synced = shared.synced.lock().await;
+    if *synced >= ticket {
+        return true;
+    }
+    let (target, handles) = {
+        let mut journal = match shared.journal.lock() {
+            Ok(j) => j,
+            Err(e) => e.into_inner(),
+        };
+        (shared.written.load(Ordering::SeqCst), journal.take_dirty())
+    };
+    let Ok(handles) = handles else {
+        return false;
+    };
+    let ok = tokio::task::spawn_blocking(move || handles.iter().all(|h| h.sync_data().is_ok()))
+        .await
+        .unwrap_or(false);
+    if ok {
+        *synced = target;
+    }
+    ok
 }
 
 fn backoff(attempts: u32, max: Duration) -> Duration {

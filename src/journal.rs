@@ -135,6 +135,8 @@ struct Campaign {
     index: HashMap<String, usize>,
     /// The open file to append to; opened at replay if the file exists, else at first write.
     file: Option<BufWriter<File>>,
+    /// Written to the OS but not yet synced to disk (deferred-sync mode only).
+    dirty: bool,
 }
 
 /// The journal of one state folder.
@@ -153,6 +155,9 @@ pub struct Journal {
     reserved_req: u64,
     skipped: u64,
     torn: u64,
+    /// When set, appends are flushed to the OS but synced only by [`Journal::take_dirty`] /
+    /// [`Journal::sync`] (group commit by the caller).
+    deferred: bool,
     /// Set after a failed write: the file's tail is unknown, so nothing more may be appended.
     poisoned: Option<String>,
 }
@@ -333,6 +338,7 @@ impl Journal {
                         records: replayed.records,
                         index: replayed.index,
                         file: None,
+                        dirty: false,
                     });
                 }
             }
@@ -351,6 +357,7 @@ impl Journal {
             reserved_req: persisted_req,
             skipped: 0,
             torn: 0,
+            deferred: false,
             poisoned: None,
         }
     }
@@ -372,6 +379,7 @@ impl Journal {
             records: replayed.records,
             index: replayed.index,
             file: replayed.file.map(BufWriter::new),
+            dirty: false,
         });
         self.by_name.insert(name.to_owned(), i);
         Ok(i)
@@ -566,10 +574,47 @@ impl Journal {
             }
         }
         for i in touched {
-            if let Some(file) = self.campaigns[i].file.as_mut() {
+            let deferred = self.deferred;
+            let c = &mut self.campaigns[i];
+            if let Some(file) = c.file.as_mut() {
                 file.flush()?;
-                file.get_ref().sync_data()?;
+                if deferred {
+                    c.dirty = true;
+                } else {
+                    file.get_ref().sync_data()?;
+                }
             }
+        }
+        Ok(())
+    }
+
+    /// Switch to group commit: appends are written to the OS at once but synced to disk only
+    /// when the caller syncs the handles from [`Journal::take_dirty`] (or calls
+    /// [`Journal::sync`]), so that one fsync covers the intents of many requests.
+    pub fn defer_sync(&mut self) {
+        self.deferred = true;
+    }
+
+    /// Handles of the files written since the last call, to sync outside the journal's lock;
+    /// every line appended before this call is durable once they are synced.
+    pub fn take_dirty(&mut self) -> io::Result<Vec<File>> {
+        let mut handles = Vec::new();
+        for c in &mut self.campaigns {
+            if c.dirty {
+                if let Some(file) = c.file.as_mut() {
+                    file.flush()?;
+                    handles.push(file.get_ref().try_clone()?);
+                }
+                c.dirty = false;
+            }
+        }
+        Ok(handles)
+    }
+
+    /// Sync every file written since the last sync.
+    pub fn sync(&mut self) -> io::Result<()> {
+        for handle in self.take_dirty()? {
+            handle.sync_data()?;
         }
         Ok(())
     }
@@ -701,6 +746,7 @@ fn replay_file(path: &Path, expected: Option<&str>, writable: bool) -> io::Resul
         records: Vec::new(),
         index: HashMap::new(),
         file: None,
+        dirty: false,
     };
     let mut reader = BufReader::new(&file);
     let mut line = Vec::new();
@@ -993,6 +1039,42 @@ mod tests {
 
     fn journal_path(state: &Path, campaign: &str) -> PathBuf {
         state.join(JOURNAL_DIR).join(journal_file_name(campaign))
+    }
+
+    /// In deferred-sync mode lines reach the file at once, each written file is handed out
+    /// once for syncing, and the journal replays the same.
+    #[test]
+    fn deferred_sync_hands_out_dirty_files_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join(".waform");
+        {
+            let mut j = Journal::open(&state, &["a", "b"]).unwrap();
+            j.defer_sync();
+            let req = j.next_request_id();
+            j.intent(
+                req,
+                &[recipient("a", "1", None), recipient("b", "2", None)],
+                1,
+            )
+            .unwrap();
+            let on_disk = fs::read_to_string(journal_path(&state, "a")).unwrap();
+            assert!(
+                on_disk.contains("\"kind\":\"intent\""),
+                "written to the OS at once"
+            );
+            let handles = j.take_dirty().unwrap();
+            assert_eq!(handles.len(), 2);
+            for h in &handles {
+                h.sync_data().unwrap();
+            }
+            assert!(j.take_dirty().unwrap().is_empty(), "nothing new to sync");
+            j.outcome(req, &[sent("a", "1", "m1")]).unwrap();
+            assert_eq!(j.take_dirty().unwrap().len(), 1);
+            j.sync().unwrap();
+        }
+        let j = Journal::open(&state, &["a", "b"]).unwrap();
+        assert_eq!(j.status("a", "1"), Some(Status::Sent));
+        assert_eq!(j.status("b", "2"), Some(Status::Uncertain));
     }
 
     /// An intent followed by its outcome replays as Sent, with the outcome's fields.
