@@ -16,6 +16,7 @@ use crate::message::{
 use crate::model::{Campaign, Project, Provider, RecipientSource, TemplateHeader};
 use crate::recipients::{self, Header, Origin, Rows};
 use crate::render::{BodyCompiled, Compiled, CompiledSet, Renderer};
+use crate::seen::SeenSet;
 use crate::values;
 
 /// How many messages of each campaign the plan previews.
@@ -345,8 +346,8 @@ fn run_campaign(
                 .with_help("add `tracking_number: \"{{ order_id }}\"` (or another unique field) so that reports can match Mayten's answers to recipients"),
         );
     }
-    let mut seen_numbers: HashSet<u64> = HashSet::new();
-    let mut seen_tracking: HashSet<u64> = HashSet::new();
+    let mut seen_numbers = SeenSet::new();
+    let mut seen_tracking = SeenSet::new();
     while let Some(next) = rows.next_row() {
         summary.rows += 1;
         let row = match next {
@@ -448,8 +449,8 @@ fn compile_row(
     ctx: &minijinja::Value,
     cx: &mut RowCx<'_>,
     diags: &mut Diagnostics,
-    seen_numbers: &mut HashSet<u64>,
-    seen_tracking: &mut HashSet<u64>,
+    seen_numbers: &mut SeenSet,
+    seen_tracking: &mut SeenSet,
     summary: &mut CampaignSummary,
 ) -> Option<Message> {
     let target = &campaign.target;

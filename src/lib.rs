@@ -32,6 +32,7 @@ pub mod render;
 pub mod report;
 pub mod sandbox;
 pub mod schema;
+pub mod seen;
 pub mod send;
 pub mod validate;
 pub mod values;
