@@ -20,6 +20,20 @@ pub struct Compiled {
     /// The recipient fields it reads (empty for constants).
     pub fields: Vec<String>,
     constant: Option<String>,
+    /// For an expression that is exactly `{{ field }}`: the field, read without the template
+    /// engine when its value is a string (what the engine would print unchanged).
+    direct: Option<String>,
+}
+
+/// The field of an expression that is exactly `{{ name }}`.
+fn direct_field(source: &str) -> Option<String> {
+    let inner = source.strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let mut chars = inner.chars();
+    let first = chars.next()?;
+    let simple = (first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !is_builtin(inner);
+    simple.then(|| inner.to_owned())
 }
 
 /// The campaign's compiled expressions.
@@ -129,6 +143,7 @@ impl Renderer {
          -> Option<Compiled> {
             if crate::check::is_constant(&expr.source) {
                 return Some(Compiled {
+                    direct: None,
                     name,
                     expr: expr.clone(),
                     fields: Vec::new(),
@@ -150,6 +165,7 @@ impl Renderer {
                         })
                         .unwrap_or_default();
                     Some(Compiled {
+                        direct: direct_field(&expr.source),
                         name,
                         expr: expr.clone(),
                         fields,
@@ -264,6 +280,7 @@ impl Renderer {
                         .unwrap_or_default();
                     fields.sort();
                     filter = Some(Compiled {
+                        direct: None,
                         name: "where".into(),
                         expr: expr.clone(),
                         fields,
@@ -306,6 +323,12 @@ impl Renderer {
     pub fn render(&self, compiled: &Compiled, ctx: &Value) -> Result<String, RenderFailure> {
         if let Some(constant) = &compiled.constant {
             return Ok(constant.clone());
+        }
+        if let Some(field) = &compiled.direct
+            && let Ok(value) = ctx.get_attr(field)
+            && let Some(text) = value.as_str()
+        {
+            return Ok(text.to_owned());
         }
         let template = self
             .env
@@ -442,3 +465,19 @@ impl CompiledSet {
 
 /// Shared handle, for campaigns rendered on several threads later.
 pub type SharedRenderer = Arc<Renderer>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Only an expression that is exactly one field reference skips the template engine.
+    #[test]
+    fn direct_fields_are_plain_references() {
+        assert_eq!(direct_field("{{ order_id }}").as_deref(), Some("order_id"));
+        assert_eq!(direct_field("{{phone}}").as_deref(), Some("phone"));
+        assert_eq!(direct_field("{{ name | title }}"), None);
+        assert_eq!(direct_field("pay-{{ id }}"), None);
+        assert_eq!(direct_field("{{ vars }}"), None);
+        assert_eq!(direct_field("{{ a.b }}"), None);
+    }
+}
