@@ -1,7 +1,7 @@
 //! Sending: the compiled requests go out over HTTP, paced per sender, each recipient journaled
 //! before and after its request so that nothing is sent twice and nothing is lost.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -765,22 +765,6 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()>
     temp.as_file().sync_all()?;
     temp.persist(path).map_err(|e| e.error)?;
     Ok(())
-}
-
-/// Per-campaign counts for the final summary: from the journal after the run.
-pub fn summary_lines(journal: &Journal, campaigns: &[String]) -> Vec<String> {
-    let counts: BTreeMap<String, (u64, u64, u64)> = journal
-        .counts()
-        .into_iter()
-        .map(|c| (c.campaign, (c.sent, c.failed, c.uncertain)))
-        .collect();
-    campaigns
-        .iter()
-        .map(|c| {
-            let (sent, failed, uncertain) = counts.get(c).copied().unwrap_or_default();
-            format!("campaign {c}: {sent} sent, {failed} failed, {uncertain} uncertain")
-        })
-        .collect()
 }
 
 /// A JSON line for the `--format json` event stream.

@@ -217,8 +217,6 @@ fn render_or_report(
                     "fix the expression or the data it reads".to_owned(),
                 ),
             };
-            let saved = row.origin;
-            let _ = saved;
             row.report(
                 diags,
                 Some(compiled),

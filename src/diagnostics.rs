@@ -415,11 +415,7 @@ impl Diagnostics {
 
     /// Record a diagnostic (counted always, kept up to [`KEEP_PER_CODE`] per code).
     pub fn push(&mut self, diagnostic: Diagnostic) {
-        match diagnostic.severity {
-            Severity::Error => self.errors += 1,
-            Severity::Warning => self.warnings += 1,
-            Severity::Note => self.notes += 1,
-        }
+        self.count(diagnostic.severity);
         let kept = self.kept.entry(diagnostic.code).or_default();
         if *kept < KEEP_PER_CODE {
             *kept += 1;
@@ -441,27 +437,15 @@ impl Diagnostics {
 
     /// Count a diagnostic that is not kept (beyond [`KEEP_PER_CODE`]).
     pub fn count_only(&mut self, code: Code, severity: Severity) {
+        self.count(severity);
+        self.dropped.entry(code).or_insert((severity, 0)).1 += 1;
+    }
+
+    fn count(&mut self, severity: Severity) {
         match severity {
             Severity::Error => self.errors += 1,
             Severity::Warning => self.warnings += 1,
             Severity::Note => self.notes += 1,
-        }
-        self.dropped.entry(code).or_insert((severity, 0)).1 += 1;
-    }
-
-    /// Move everything from another sink into this one.
-    pub fn extend(&mut self, other: Diagnostics) {
-        for d in other.items {
-            self.push(d);
-        }
-        for (code, (severity, count)) in other.dropped {
-            let entry = self.dropped.entry(code).or_insert((severity, 0));
-            entry.1 += count;
-            match severity {
-                Severity::Error => self.errors += count,
-                Severity::Warning => self.warnings += count,
-                Severity::Note => self.notes += count,
-            }
         }
     }
 

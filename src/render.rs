@@ -1,7 +1,5 @@
 //! Rendering: a campaign's minijinja expressions, compiled once, evaluated per recipient.
 
-use std::sync::Arc;
-
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 use crate::diagnostics::{Code, Diagnostic, Span};
@@ -23,6 +21,21 @@ pub struct Compiled {
     /// For an expression that is exactly `{{ field }}`: the field, read without the template
     /// engine when its value is a string (what the engine would print unchanged).
     direct: Option<String>,
+}
+
+/// The recipient fields a compiled template reads, sorted.
+fn template_fields(env: &Environment<'static>, name: &str) -> Vec<String> {
+    let mut fields: Vec<String> = env
+        .get_template(name)
+        .map(|t| {
+            t.undeclared_variables(false)
+                .into_iter()
+                .filter(|f| !is_builtin(f))
+                .collect()
+        })
+        .unwrap_or_default();
+    fields.sort();
+    fields
 }
 
 /// The field of an expression that is exactly `{{ name }}`.
@@ -152,18 +165,7 @@ impl Renderer {
             }
             match env.add_template_owned(name.clone(), expr.source.clone()) {
                 Ok(()) => {
-                    let fields = env
-                        .get_template(&name)
-                        .map(|t| {
-                            let mut v: Vec<String> = t
-                                .undeclared_variables(false)
-                                .into_iter()
-                                .filter(|f| !is_builtin(f))
-                                .collect();
-                            v.sort();
-                            v
-                        })
-                        .unwrap_or_default();
+                    let fields = template_fields(env, &name);
                     Some(Compiled {
                         direct: direct_field(&expr.source),
                         name,
@@ -269,16 +271,7 @@ impl Renderer {
             let wrapped = format!("{{% if ({inner}) %}}1{{% endif %}}");
             match env.add_template_owned("where", wrapped) {
                 Ok(()) => {
-                    let mut fields: Vec<String> = env
-                        .get_template("where")
-                        .map(|t| {
-                            t.undeclared_variables(false)
-                                .into_iter()
-                                .filter(|f| !is_builtin(f))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    fields.sort();
+                    let fields = template_fields(&env, "where");
                     filter = Some(Compiled {
                         direct: None,
                         name: "where".into(),
@@ -462,9 +455,6 @@ impl CompiledSet {
         out
     }
 }
-
-/// Shared handle, for campaigns rendered on several threads later.
-pub type SharedRenderer = Arc<Renderer>;
 
 #[cfg(test)]
 mod tests {

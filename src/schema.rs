@@ -7,10 +7,10 @@ use std::sync::OnceLock;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use schemars::generate::SchemaSettings;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, did_you_mean};
-use crate::load::{Document, Kind, Node, NodeValue};
+use crate::load::{Document, Kind, NodeValue};
 use crate::raw::{RawCampaign, RawSender, RawTemplate};
 
 /// The schema as checked in, which is the one the validator runs.
@@ -607,17 +607,6 @@ fn best_branch(
             .at(doc.span_at(pointer))
             .with_help(help),
     ]
-}
-
-/// A map of the top-level keys of a node (for checks that need the raw layout).
-pub fn keys(node: &Node) -> Map<String, Value> {
-    match &node.value {
-        NodeValue::Map(entries) => entries
-            .iter()
-            .map(|e| (e.key.clone(), Value::Null))
-            .collect(),
-        _ => Map::new(),
-    }
 }
 
 #[cfg(test)]

@@ -27,6 +27,29 @@ fn parse_rate_arg(text: &str) -> Option<Rate> {
     })
 }
 
+/// (sent, failed, uncertain) per campaign name, from the journal.
+fn counts_by_campaign(journal: &Journal) -> HashMap<String, (u64, u64, u64)> {
+    journal
+        .counts()
+        .into_iter()
+        .map(|c| (c.campaign, (c.sent, c.failed, c.uncertain)))
+        .collect()
+}
+
+/// The tokio runtime of `apply` and `sandbox`; `None` (after saying why) when it cannot start.
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            None
+        }
+    }
+}
+
 /// `waform apply`.
 pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     let Some((loaded, mut sources, mut diags)) = crate::cli::load_clean(cli, &args.paths) else {
@@ -207,15 +230,8 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     }
     // Pass 2: compile again, streaming the pending messages into the sender.
     let journal = Arc::new(Mutex::new(journal));
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("error: cannot start the runtime: {err}");
-            return EXIT_ERRORS;
-        }
+    let Some(runtime) = runtime() else {
+        return EXIT_ERRORS;
     };
     let (tx, rx) = mpsc::channel::<Request>(options.concurrency * 4 + 16);
     let progress = if human && !cli.quiet && std::io::stderr().is_terminal() {
@@ -327,11 +343,7 @@ fn finish(
             );
         }
     }
-    let counts: HashMap<String, (u64, u64, u64)> = journal
-        .counts()
-        .into_iter()
-        .map(|c| (c.campaign, (c.sent, c.failed, c.uncertain)))
-        .collect();
+    let counts = counts_by_campaign(journal);
     let mut incomplete = false;
     for campaign in campaigns {
         let (sent, failed, uncertain) = counts.get(campaign).copied().unwrap_or_default();
@@ -394,11 +406,7 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> i32 {
             return EXIT_ERRORS;
         }
     };
-    let counts: HashMap<String, (u64, u64, u64)> = journal
-        .counts()
-        .into_iter()
-        .map(|c| (c.campaign, (c.sent, c.failed, c.uncertain)))
-        .collect();
+    let counts = counts_by_campaign(&journal);
     for campaign in campaigns {
         let (sent, failed, uncertain) = counts.get(campaign).copied().unwrap_or_default();
         if cli.format == FormatArg::Json {
@@ -430,15 +438,8 @@ pub fn sandbox(args: &SandboxArgs) -> i32 {
         },
         log: args.log.clone(),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(err) => {
-            eprintln!("error: cannot start the runtime: {err}");
-            return EXIT_ERRORS;
-        }
+    let Some(runtime) = runtime() else {
+        return EXIT_ERRORS;
     };
     match runtime.block_on(crate::sandbox::run_forever(args.port, config)) {
         Ok(()) => EXIT_OK,

@@ -74,17 +74,13 @@ pub fn validate(docs: &[Document], diags: &mut Diagnostics) -> Project {
             project.templates.push(Arc::new(template));
         }
     }
-    let mut sender_errors = false;
     for (doc, json) in by_kind.remove(&Kind::Campaign).unwrap_or_default() {
-        if let Some(raw) = typed::<RawCampaign>(doc, json, diags) {
-            if let Some(campaign) = campaign(doc, raw, &project, diags) {
-                project.campaigns.push(campaign);
-            }
-        } else {
-            sender_errors = true;
+        if let Some(raw) = typed::<RawCampaign>(doc, json, diags)
+            && let Some(campaign) = campaign(doc, raw, &project, diags)
+        {
+            project.campaigns.push(campaign);
         }
     }
-    let _ = sender_errors;
     project
 }
 
@@ -339,7 +335,7 @@ fn template(doc: &Document, raw: RawTemplate, diags: &mut Diagnostics) -> Option
             } else {
                 "/language".to_owned()
             };
-            diags.push(language_error(language, doc.span_at(&pointer)));
+            diags.push(check::language_unknown(language, doc.span_at(&pointer)));
         }
     }
     let found = placeholders(&raw.body);
@@ -499,19 +495,6 @@ fn template(doc: &Document, raw: RawTemplate, diags: &mut Diagnostics) -> Option
         span: doc.span_at("/name"),
     };
     ok.then_some(template)
-}
-
-fn language_error(language: &str, span: Span) -> Diagnostic {
-    let suggestion = did_you_mean(language, LANGUAGES.iter().copied());
-    Diagnostic::new(
-        Code::InvalidLanguage,
-        format!("`{language}` is not a WhatsApp language code"),
-    )
-    .at(span)
-    .with_help(match suggestion {
-        Some(s) => format!("did you mean `{s}`? Codes are written like `es`, `es_AR`, `en_US`"),
-        None => "use a WhatsApp language code such as `es`, `es_AR`, `pt_BR`, `en_US`".to_owned(),
-    })
 }
 
 /// The span of a byte range inside a plain or quoted YAML string scalar, when it can be found.
