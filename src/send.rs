@@ -140,6 +140,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     let mut stats = crate::cli::RequestStats::default();
     let mut emitter = Emitter::new(&loaded.project.senders, &endpoints);
     let mut plain = Emitter::new(&loaded.project.senders, &Endpoints::new());
+    let hashing = args.plan.is_some();
     let mut hasher = PlanHasher::default();
     let mut pending = 0u64;
     let retry_uncertain = args.retry_uncertain;
@@ -151,7 +152,9 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
                 pending += 1;
             }
             emitter.push(&message, &mut on_request);
-            plain.push(&message, &mut on_plain);
+            if hashing {
+                plain.push(&message, &mut on_plain);
+            }
             true
         });
         emitter.finish(&mut on_request);
