@@ -83,7 +83,7 @@ _waform() {
 
     case "${cmd}" in
         waform)
-            opts="-q -v -h -V --format --color --quiet --verbose --help --version validate plan apply status sandbox init schema completions man help"
+            opts="-q -v -j -h -V --format --color --quiet --verbose --jobs --help --version validate plan apply status sandbox init schema completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -97,6 +97,14 @@ _waform() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -105,7 +113,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__apply)
-            opts="-q -v -h --yes --plan --rate --concurrency --endpoint --state-dir --retry-uncertain --report --max-attempts --format --color --quiet --verbose --help"
+            opts="-q -v -j -h --yes --plan --rate --concurrency --endpoint --state-dir --retry-uncertain --report --max-attempts --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -147,6 +155,14 @@ _waform() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -155,7 +171,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__completions)
-            opts="-q -v -h --format --color --quiet --verbose --help bash elvish fish powershell zsh"
+            opts="-q -v -j -h --format --color --quiet --verbose --jobs --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -167,6 +183,14 @@ _waform() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -331,7 +355,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__init)
-            opts="-q -v -h --format --color --quiet --verbose --help"
+            opts="-q -v -j -h --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -343,6 +367,14 @@ _waform() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -353,7 +385,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__man)
-            opts="-q -v -h --format --color --quiet --verbose --help"
+            opts="-q -v -j -h --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -367,6 +399,14 @@ _waform() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -375,7 +415,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__plan)
-            opts="-q -v -h --emit --preview --endpoint --detailed-exitcode --out --state-dir --format --color --quiet --verbose --help"
+            opts="-q -v -j -h --emit --preview --endpoint --detailed-exitcode --out --state-dir --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -409,6 +449,14 @@ _waform() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -417,7 +465,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__sandbox)
-            opts="-q -v -h --port --log --api-key --user-id --token --rate-429 --retry-after --rate-500 --rate-drop --latency-ms --fail-first --seed --format --color --quiet --verbose --help"
+            opts="-q -v -j -h --port --log --api-key --user-id --token --rate-429 --retry-after --rate-500 --rate-drop --latency-ms --fail-first --seed --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -479,6 +527,14 @@ _waform() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -487,7 +543,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__schema)
-            opts="-q -v -h --format --color --quiet --verbose --help"
+            opts="-q -v -j -h --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -501,6 +557,14 @@ _waform() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -509,7 +573,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__status)
-            opts="-q -v -h --state-dir --format --color --quiet --verbose --help"
+            opts="-q -v -j -h --state-dir --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -527,6 +591,14 @@ _waform() {
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -535,7 +607,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__validate)
-            opts="-q -v -h --format --color --quiet --verbose --help"
+            opts="-q -v -j -h --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -547,6 +619,14 @@ _waform() {
                     ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_waform_global_optspecs
-    string join \n format= color= q/quiet v/verbose h/help V/version
+    string join \n format= color= q/quiet v/verbose j/jobs= h/help V/version
 end
 
 function __fish_waform_needs_command
@@ -31,6 +31,7 @@ sarif\t'SARIF 2.1.0, for code scanning'"
 complete -c waform -n "__fish_waform_needs_command" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
 always\t'Always'
 never\t'Never'"
+complete -c waform -n "__fish_waform_needs_command" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_needs_command" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_needs_command" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -52,6 +53,7 @@ sarif\t'SARIF 2.1.0, for code scanning'"
 complete -c waform -n "__fish_waform_using_subcommand validate" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
 always\t'Always'
 never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand validate" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_using_subcommand validate" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand validate" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -67,6 +69,7 @@ sarif\t'SARIF 2.1.0, for code scanning'"
 complete -c waform -n "__fish_waform_using_subcommand plan" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
 always\t'Always'
 never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand plan" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_using_subcommand plan" -l detailed-exitcode -d 'Exit 0 when there is nothing to send, 2 when there are messages to send, 1 on errors'
 complete -c waform -n "__fish_waform_using_subcommand plan" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand plan" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
@@ -85,6 +88,7 @@ sarif\t'SARIF 2.1.0, for code scanning'"
 complete -c waform -n "__fish_waform_using_subcommand apply" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
 always\t'Always'
 never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand apply" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l yes -d 'Send to production senders without asking'
 complete -c waform -n "__fish_waform_using_subcommand apply" -l retry-uncertain -d 'Send again to recipients whose outcome is uncertain (they may receive the message twice)'
 complete -c waform -n "__fish_waform_using_subcommand apply" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
@@ -98,6 +102,7 @@ sarif\t'SARIF 2.1.0, for code scanning'"
 complete -c waform -n "__fish_waform_using_subcommand status" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
 always\t'Always'
 never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand status" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_using_subcommand status" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand status" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -120,6 +125,7 @@ sarif\t'SARIF 2.1.0, for code scanning'"
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
 always\t'Always'
 never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand sandbox" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -130,6 +136,7 @@ sarif\t'SARIF 2.1.0, for code scanning'"
 complete -c waform -n "__fish_waform_using_subcommand init" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
 always\t'Always'
 never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand init" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_using_subcommand init" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand init" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -140,6 +147,7 @@ sarif\t'SARIF 2.1.0, for code scanning'"
 complete -c waform -n "__fish_waform_using_subcommand schema" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
 always\t'Always'
 never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand schema" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_using_subcommand schema" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand schema" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand schema" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -150,6 +158,7 @@ sarif\t'SARIF 2.1.0, for code scanning'"
 complete -c waform -n "__fish_waform_using_subcommand completions" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
 always\t'Always'
 never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand completions" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_using_subcommand completions" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand completions" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -160,6 +169,7 @@ sarif\t'SARIF 2.1.0, for code scanning'"
 complete -c waform -n "__fish_waform_using_subcommand man" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
 always\t'Always'
 never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand man" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_using_subcommand man" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand man" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -38,9 +38,21 @@ pub struct Cli {
     /// Print more: per-campaign counts and timings (repeat for more).
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Threads that compile recipients (default: one per core). The output is the same
+    /// whatever the number.
+    #[arg(long, short, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The threads to compile with.
+    pub fn jobs(&self) -> usize {
+        self.jobs
+            .map_or_else(crate::parallel::default_jobs, usize::from)
+    }
 }
 
 /// How diagnostics are written.
@@ -376,7 +388,7 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> i32 {
     let loaded = compile::load(&paths_or_default(paths), &mut sources, &mut diags);
     let mut summaries = Vec::new();
     if !diags.has_errors() {
-        summaries = compile::run(&loaded, &mut sources, &mut diags, &mut |_| true);
+        summaries = compile::run(&loaded, cli.jobs(), &mut sources, &mut diags, &mut |_| true);
     }
     report(cli, &diags, &sources);
     if cli.verbose > 0 && !cli.quiet {
@@ -497,18 +509,24 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     let hashing = args.out.is_some();
     let journal = crate::journal::Journal::read_all(&args.state_dir).ok();
     let mut already = 0u64;
-    let summaries = compile::run(&loaded, &mut sources, &mut diags, &mut |message| {
-        if let Some(j) = &journal
-            && j.is_done(&message.target.campaign, &message.to, false)
-        {
-            already += 1;
-        }
-        emitter.push(&message, &mut on_request);
-        if hashing {
-            plain.push(&message, &mut hash_request);
-        }
-        true
-    });
+    let summaries = compile::run(
+        &loaded,
+        cli.jobs(),
+        &mut sources,
+        &mut diags,
+        &mut |message| {
+            if let Some(j) = &journal
+                && j.is_done(&message.target.campaign, &message.to, false)
+            {
+                already += 1;
+            }
+            emitter.push(&message, &mut on_request);
+            if hashing {
+                plain.push(&message, &mut hash_request);
+            }
+            true
+        },
+    );
     emitter.finish(&mut on_request);
     plain.finish(&mut hash_request);
     let ok = !diags.has_errors();

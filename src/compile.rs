@@ -83,6 +83,7 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) -
 /// `sink`, which returns false to stop early. Returns a summary per campaign.
 pub fn run(
     loaded: &Loaded,
+    jobs: usize,
     sources: &mut Sources,
     diags: &mut Diagnostics,
     sink: &mut dyn FnMut(Message) -> bool,
@@ -102,7 +103,9 @@ pub fn run(
             .find(|d| d.file == campaign.span.file)
             .map(|d| d.text.clone())
             .unwrap_or_else(|| Arc::from(""));
-        summaries.push(run_campaign(campaign, &text, sources, diags, &mut sink));
+        summaries.push(run_campaign(
+            campaign, &text, jobs, sources, diags, &mut sink,
+        ));
         if stopped.get() {
             break;
         }
@@ -110,72 +113,44 @@ pub fn run(
     summaries
 }
 
-struct RowCx<'a> {
-    campaign: &'a Campaign,
-    header: Option<&'a Header>,
-    origin: &'a Origin,
-    failed: bool,
-    warnings: u64,
+/// A problem with one row, made into a diagnostic by the collector (and only in full when the
+/// sink keeps it).
+struct Problem<'a> {
+    compiled: Option<&'a Compiled>,
+    code: Code,
+    severity: Severity,
+    message: String,
+    help: String,
 }
 
-impl RowCx<'_> {
-    /// Report a problem with a value computed by `compiled` for this row.
+/// The problems found while compiling one row.
+#[derive(Default)]
+struct RowCx<'a> {
+    problems: Vec<Problem<'a>>,
+}
+
+impl<'a> RowCx<'a> {
+    /// Note a problem with a value computed by `compiled` for this row.
     fn report(
         &mut self,
-        diags: &mut Diagnostics,
-        compiled: Option<&Compiled>,
+        compiled: Option<&'a Compiled>,
         code: Code,
         severity: Severity,
         message: String,
         help: String,
     ) {
-        match severity {
-            Severity::Error => self.failed = true,
-            Severity::Warning => self.warnings += 1,
-            Severity::Note => {}
-        }
-        if !diags.would_keep(code) {
-            diags.count_only(code, severity);
-            return;
-        }
-        let where_row = match self.origin {
-            Origin::Inline { index, .. } => format!("inline recipient {index}"),
-            Origin::Line { line, .. } => format!("line {line}"),
-        };
-        let mut diagnostic = Diagnostic::new(code, message)
-            .with_severity(severity)
-            .with_help(help);
-        let field = compiled.and_then(|c| match c.fields.as_slice() {
-            [one] => Some(one.as_str()),
-            _ => None,
+        self.problems.push(Problem {
+            compiled,
+            code,
+            severity,
+            message,
+            help,
         });
-        match (field, compiled) {
-            (Some(field), Some(c)) if !matches!(self.origin, Origin::Inline { .. }) => {
-                diagnostic = diagnostic
-                    .at(self.origin.field_span(field, self.header))
-                    .with_span_label(format!("`{field}` of this row"))
-                    .with_label(
-                        c.expr.span,
-                        format!("used here by campaign `{}`", self.campaign.target.campaign),
-                    );
-            }
-            (_, Some(c)) => {
-                diagnostic = diagnostic
-                    .at(c.expr.span)
-                    .with_span_label(format!("for {where_row}"))
-                    .with_label(self.origin.span(), format!("{where_row} of the recipients"));
-            }
-            (_, None) => {
-                diagnostic = diagnostic.at(self.origin.span()).with_span_label(where_row);
-            }
-        }
-        diags.push(diagnostic);
     }
 
     fn text_problems(
         &mut self,
-        diags: &mut Diagnostics,
-        compiled: Option<&Compiled>,
+        compiled: Option<&'a Compiled>,
         what: &str,
         problems: Vec<TextProblem>,
         severity: Option<Severity>,
@@ -183,7 +158,6 @@ impl RowCx<'_> {
         for p in problems {
             let severity = severity.unwrap_or(p.code.severity());
             self.report(
-                diags,
                 compiled,
                 p.code,
                 severity,
@@ -192,14 +166,17 @@ impl RowCx<'_> {
             );
         }
     }
+
+    fn failed(&self) -> bool {
+        self.problems.iter().any(|p| p.severity == Severity::Error)
+    }
 }
 
-fn render_or_report(
+fn render_or_report<'a>(
     renderer: &Renderer,
-    compiled: Option<&Compiled>,
+    compiled: Option<&'a Compiled>,
     ctx: &minijinja::Value,
-    row: &mut RowCx<'_>,
-    diags: &mut Diagnostics,
+    row: &mut RowCx<'a>,
     what: &str,
 ) -> Option<String> {
     let compiled = compiled?;
@@ -218,7 +195,6 @@ fn render_or_report(
                 ),
             };
             row.report(
-                diags,
                 Some(compiled),
                 Code::RenderError,
                 Severity::Error,
@@ -302,9 +278,229 @@ fn check_columns(
     ok
 }
 
+/// What a worker needs to compile the rows of one campaign.
+#[derive(Clone, Copy)]
+struct Work<'a> {
+    campaign: &'a Campaign,
+    renderer: &'a Renderer,
+    set: &'a CompiledSet,
+}
+
+/// Where a row's compilation stopped and what the collector must check against earlier rows.
+#[derive(Default)]
+struct Marks {
+    filtered: bool,
+    /// The recipient's key, once the number was valid.
+    recipient: Option<u64>,
+    /// How many problems come before the duplicate check.
+    before_dedup: usize,
+    /// The hash of a non-empty tracking number.
+    tracking: Option<u64>,
+    /// How many problems come before the repeated-tracking-number check.
+    before_tracking: usize,
+}
+
+/// One row, compiled.
+struct Outcome<'a> {
+    origin: Option<Origin>,
+    unreadable: Option<crate::recipients::DataProblem>,
+    problems: Vec<Problem<'a>>,
+    marks: Marks,
+    message: Option<Message>,
+}
+
+impl<'a> Work<'a> {
+    fn compile(
+        &self,
+        next: Result<crate::recipients::Row, crate::recipients::DataProblem>,
+    ) -> Outcome<'a> {
+        let row = match next {
+            Ok(row) => row,
+            Err(problem) => {
+                return Outcome {
+                    origin: None,
+                    unreadable: Some(problem),
+                    problems: Vec::new(),
+                    marks: Marks::default(),
+                    message: None,
+                };
+            }
+        };
+        let origin = row.origin;
+        let ctx = self.renderer.context(row.fields);
+        let mut cx = RowCx::default();
+        let mut marks = Marks::default();
+        let mut message = compile_row(self, &ctx, &mut cx, &mut marks);
+        if let Some(m) = message.as_mut() {
+            m.origin = shown_origin(self.campaign, &origin);
+        }
+        Outcome {
+            origin: Some(origin),
+            unreadable: None,
+            problems: cx.problems,
+            marks,
+            message,
+        }
+    }
+}
+
+/// Takes compiled rows in order: checks what depends on earlier rows, reports, counts, and
+/// hands messages to the sink.
+struct Collector<'c, 'a> {
+    work: Work<'a>,
+    header: Option<&'c Header>,
+    diags: &'c mut Diagnostics,
+    sink: &'c mut dyn FnMut(Message) -> bool,
+    summary: CampaignSummary,
+    seen_numbers: SeenSet,
+    seen_tracking: SeenSet,
+}
+
+impl<'a> Collector<'_, 'a> {
+    fn take(&mut self, outcome: Outcome<'a>) -> bool {
+        let campaign = self.work.campaign;
+        let summary = &mut self.summary;
+        summary.rows += 1;
+        if let Some(problem) = outcome.unreadable {
+            summary.failed += 1;
+            self.diags.push(
+                Diagnostic::new(Code::DataError, problem.message)
+                    .at(problem.span)
+                    .with_label(
+                        campaign.recipients_span,
+                        format!("recipients of campaign `{}`", campaign.target.campaign),
+                    )
+                    .with_help(problem.help),
+            );
+            return true;
+        }
+        let Some(origin) = outcome.origin else {
+            return true;
+        };
+        let marks = outcome.marks;
+        let mut problems = outcome.problems;
+        let mut duplicate = false;
+        if let Some(key) = marks.recipient {
+            if !self.seen_numbers.insert(key) {
+                duplicate = true;
+                summary.duplicates += 1;
+                problems.truncate(marks.before_dedup);
+                problems.push(Problem {
+                    compiled: self.work.set.to.as_ref(),
+                    code: Code::DuplicateRecipient,
+                    severity: Severity::Warning,
+                    message: format!(
+                        "`{key}` is already a recipient of campaign `{}`; it is sent once",
+                        campaign.target.campaign
+                    ),
+                    help: "remove the duplicate row, or ignore this warning: waform sends one message per number".to_owned(),
+                });
+            } else if let Some(hash) = marks.tracking
+                && !self.seen_tracking.insert(hash)
+            {
+                let shown = outcome
+                    .message
+                    .as_ref()
+                    .and_then(|m| m.tracking_number.clone())
+                    .unwrap_or_default();
+                problems.insert(
+                    marks.before_tracking,
+                    Problem {
+                        compiled: self.work.set.tracking_number.as_ref(),
+                        code: Code::TrackingNumber,
+                        severity: Severity::Warning,
+                        message: format!("tracking number `{shown}` repeats an earlier one"),
+                        help: "tracking numbers should be unique so that answers can be matched to recipients".to_owned(),
+                    },
+                );
+            }
+        }
+        let failed = problems.iter().any(|p| p.severity == Severity::Error);
+        for problem in problems {
+            if problem.severity == Severity::Warning {
+                summary.warnings += 1;
+            }
+            report(self.diags, campaign, self.header, &origin, problem);
+        }
+        if failed {
+            summary.failed += 1;
+            return true;
+        }
+        if marks.filtered {
+            summary.filtered += 1;
+            return true;
+        }
+        let Some(message) = outcome.message.filter(|_| !duplicate) else {
+            return true;
+        };
+        summary.messages += 1;
+        if summary.previews.len() < PREVIEWS {
+            summary
+                .previews
+                .push(preview(&message, message.origin.clone()));
+        }
+        (self.sink)(message)
+    }
+}
+
+/// Turn a row's problem into a diagnostic, pointing at the data file's cell when the value
+/// came from one field.
+fn report(
+    diags: &mut Diagnostics,
+    campaign: &Campaign,
+    header: Option<&Header>,
+    origin: &Origin,
+    problem: Problem<'_>,
+) {
+    let Problem {
+        compiled,
+        code,
+        severity,
+        message,
+        help,
+    } = problem;
+    if !diags.would_keep(code) {
+        diags.count_only(code, severity);
+        return;
+    }
+    let where_row = match origin {
+        Origin::Inline { index, .. } => format!("inline recipient {index}"),
+        Origin::Line { line, .. } => format!("line {line}"),
+    };
+    let mut diagnostic = Diagnostic::new(code, message)
+        .with_severity(severity)
+        .with_help(help);
+    let field = compiled.and_then(|c| match c.fields.as_slice() {
+        [one] => Some(one.as_str()),
+        _ => None,
+    });
+    match (field, compiled) {
+        (Some(field), Some(c)) if !matches!(origin, Origin::Inline { .. }) => {
+            diagnostic = diagnostic
+                .at(origin.field_span(field, header))
+                .with_span_label(format!("`{field}` of this row"))
+                .with_label(
+                    c.expr.span,
+                    format!("used here by campaign `{}`", campaign.target.campaign),
+                );
+        }
+        (_, Some(c)) => {
+            diagnostic = diagnostic
+                .at(c.expr.span)
+                .with_span_label(format!("for {where_row}"))
+                .with_label(origin.span(), format!("{where_row} of the recipients"));
+        }
+        (_, None) => {
+            diagnostic = diagnostic.at(origin.span()).with_span_label(where_row);
+        }
+    }
+    diags.push(diagnostic);
+}
+
 fn run_campaign(
     campaign: &Campaign,
     text: &str,
+    jobs: usize,
     sources: &mut Sources,
     diags: &mut Diagnostics,
     sink: &mut dyn FnMut(Message) -> bool,
@@ -344,65 +540,34 @@ fn run_campaign(
                 .with_help("add `tracking_number: \"{{ order_id }}\"` (or another unique field) so that reports can match Mayten's answers to recipients"),
         );
     }
-    let mut seen_numbers = SeenSet::new();
-    let mut seen_tracking = SeenSet::new();
-    while let Some(next) = rows.next_row() {
-        summary.rows += 1;
-        let row = match next {
-            Ok(row) => row,
-            Err(problem) => {
-                summary.failed += 1;
-                diags.push(
-                    Diagnostic::new(Code::DataError, problem.message)
-                        .at(problem.span)
-                        .with_label(
-                            campaign.recipients_span,
-                            format!("recipients of campaign `{}`", target.campaign),
-                        )
-                        .with_help(problem.help),
-                );
-                continue;
-            }
-        };
-        let origin = row.origin.clone();
-        let ctx = renderer.context(row.fields);
-        let mut cx = RowCx {
-            campaign,
-            header: header.as_deref(),
-            origin: &origin,
-            failed: false,
-            warnings: 0,
-        };
-        let message = compile_row(
-            campaign,
-            &renderer,
-            &set,
-            &ctx,
-            &mut cx,
-            diags,
-            &mut seen_numbers,
-            &mut seen_tracking,
-            &mut summary,
-        );
-        summary.warnings += cx.warnings;
-        if cx.failed {
-            summary.failed += 1;
-            continue;
-        }
-        let Some(mut message) = message else {
-            continue;
-        };
-        message.origin = shown_origin(campaign, &origin);
-        summary.messages += 1;
-        if summary.previews.len() < PREVIEWS {
-            summary
-                .previews
-                .push(preview(&message, message.origin.clone()));
-        }
-        if !sink(message) {
-            return summary;
-        }
-    }
+    let work = Work {
+        campaign,
+        renderer: &renderer,
+        set: &set,
+    };
+    let jobs = if matches!(rows, Rows::Inline(..)) {
+        1
+    } else {
+        jobs
+    };
+    let mut collector = Collector {
+        work,
+        header: header.as_deref(),
+        diags,
+        sink,
+        summary,
+        seen_numbers: SeenSet::new(),
+        seen_tracking: SeenSet::new(),
+    };
+    crate::parallel::ordered_map(
+        jobs,
+        || rows.next_row(),
+        |next| work.compile(next),
+        |outcome| collector.take(outcome),
+    );
+    let Collector {
+        diags, mut summary, ..
+    } = collector;
     if summary.rows > 0 && summary.messages == 0 && summary.failed == 0 {
         summary.warnings += 1;
         diags.push(
@@ -439,24 +604,26 @@ fn shown_origin(campaign: &Campaign, origin: &Origin) -> String {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn compile_row(
-    campaign: &Campaign,
-    renderer: &Renderer,
-    set: &CompiledSet,
+/// Render and check one row (on a worker thread). What depends on earlier rows (duplicates,
+/// repeated tracking numbers) is left to [`Collector::take`], with the marks it needs.
+fn compile_row<'a>(
+    work: &Work<'a>,
     ctx: &minijinja::Value,
-    cx: &mut RowCx<'_>,
-    diags: &mut Diagnostics,
-    seen_numbers: &mut SeenSet,
-    seen_tracking: &mut SeenSet,
-    summary: &mut CampaignSummary,
+    cx: &mut RowCx<'a>,
+    marks: &mut Marks,
 ) -> Option<Message> {
+    let Work {
+        campaign,
+        renderer,
+        set,
+        ..
+    } = *work;
     let target = &campaign.target;
     let provider = target.sender.provider;
     match renderer.selected(set.filter.as_ref(), ctx) {
         Ok(true) => {}
         Ok(false) => {
-            summary.filtered += 1;
+            marks.filtered = true;
             return None;
         }
         Err(failure) => {
@@ -465,7 +632,6 @@ fn compile_row(
                 None => format!("`where`: {}", failure.message),
             };
             cx.report(
-                diags,
                 set.filter.as_ref(),
                 Code::RenderError,
                 Severity::Error,
@@ -475,12 +641,11 @@ fn compile_row(
             return None;
         }
     }
-    let to_raw = render_or_report(renderer, set.to.as_ref(), ctx, cx, diags, "`to`")?;
+    let to_raw = render_or_report(renderer, set.to.as_ref(), ctx, cx, "`to`")?;
     let phone = match crate::phone::normalize(&to_raw, campaign.default_country.as_deref()) {
         Ok(phone) => phone,
         Err(err) => {
             cx.report(
-                diags,
                 set.to.as_ref(),
                 Code::InvalidPhone,
                 Severity::Error,
@@ -520,7 +685,6 @@ fn compile_row(
             continue;
         }
         cx.report(
-            diags,
             set.to.as_ref(),
             Code::PhoneRewritten,
             Severity::Warning,
@@ -528,62 +692,43 @@ fn compile_row(
             help,
         );
     }
-    if !seen_numbers.insert(phone.key()) {
-        summary.duplicates += 1;
-        cx.report(
-            diags,
-            set.to.as_ref(),
-            Code::DuplicateRecipient,
-            Severity::Warning,
-            format!(
-                "`{}` is already a recipient of campaign `{}`; it is sent once",
-                phone.digits, target.campaign
-            ),
-            "remove the duplicate row, or ignore this warning: waform sends one message per number"
-                .to_owned(),
-        );
-        return None;
-    }
+    marks.before_dedup = cx.problems.len();
+    marks.recipient = Some(phone.key());
     let tracking_number = match &set.tracking_number {
         Some(c) => {
-            let t = render_or_report(renderer, Some(c), ctx, cx, diags, "`tracking_number`")?;
+            let t = render_or_report(renderer, Some(c), ctx, cx, "`tracking_number`")?;
             if t.trim().is_empty() {
                 cx.report(
-                    diags,
                     Some(c),
                     Code::TrackingNumber,
                     Severity::Warning,
                     "the tracking number is empty".to_owned(),
                     "give every destination a unique tracking number".to_owned(),
                 );
-            } else if !seen_tracking.insert(hash(&t)) {
-                cx.report(diags, Some(c), Code::TrackingNumber, Severity::Warning, format!("tracking number `{t}` repeats an earlier one"), "tracking numbers should be unique so that answers can be matched to recipients".to_owned());
+            } else {
+                marks.tracking = Some(hash(&t));
             }
             Some(t)
         }
         None => None,
     };
-    let extras = |list: &[Option<Compiled>],
-                  what: &str,
-                  cx: &mut RowCx<'_>,
-                  diags: &mut Diagnostics|
-     -> Vec<String> {
+    marks.before_tracking = cx.problems.len();
+    let extras = |list: &'a [Option<Compiled>], what: &str, cx: &mut RowCx<'a>| -> Vec<String> {
         list.iter()
             .filter_map(|c| {
-                let value = render_or_report(renderer, c.as_ref(), ctx, cx, diags, what)?;
+                let value = render_or_report(renderer, c.as_ref(), ctx, cx, what)?;
                 let problems = check_text(&value, TextUse::MaytenExtra, provider);
-                cx.text_problems(diags, c.as_ref(), what, problems, Some(Severity::Warning));
+                cx.text_problems(c.as_ref(), what, problems, Some(Severity::Warning));
                 Some(value)
             })
             .collect()
     };
-    let internal_params = extras(&set.internal_params, "`internal_params`", cx, diags);
-    let chat_params = extras(&set.chat_params, "`chat_params`", cx, diags);
+    let internal_params = extras(&set.internal_params, "`internal_params`", cx);
+    let chat_params = extras(&set.chat_params, "`chat_params`", cx);
     let content = if let Some(text_expr) = &set.text {
-        let body = render_or_report(renderer, Some(text_expr), ctx, cx, diags, "`text`")?;
+        let body = render_or_report(renderer, Some(text_expr), ctx, cx, "`text`")?;
         if body.trim().is_empty() {
             cx.report(
-                diags,
                 Some(text_expr),
                 Code::EmptyParam,
                 Severity::Error,
@@ -592,7 +737,6 @@ fn compile_row(
             );
         } else if body.chars().count() > 4096 {
             cx.report(
-                diags,
                 Some(text_expr),
                 Code::TextTooLong,
                 Severity::Error,
@@ -608,12 +752,11 @@ fn compile_row(
         let template = target.template.as_ref()?;
         let language = match &set.language {
             Some(c) => {
-                let code = render_or_report(renderer, Some(c), ctx, cx, diags, "`language`")?;
+                let code = render_or_report(renderer, Some(c), ctx, cx, "`language`")?;
                 let code = code.trim().to_owned();
                 if !crate::validate::LANGUAGES.contains(&code.as_str()) {
                     let d = crate::check::language_unknown(&code, c.expr.span);
                     cx.report(
-                        diags,
                         Some(c),
                         Code::InvalidLanguage,
                         Severity::Error,
@@ -622,7 +765,6 @@ fn compile_row(
                     );
                 } else if !template.languages.contains(&code) {
                     cx.report(
-                        diags,
                         Some(c),
                         Code::InvalidLanguage,
                         Severity::Error,
@@ -639,17 +781,16 @@ fn compile_row(
         };
         let header = match &set.header {
             Some((main, filename)) => {
-                let value =
-                    render_or_report(renderer, main.as_ref(), ctx, cx, diags, "the header")?;
+                let value = render_or_report(renderer, main.as_ref(), ctx, cx, "the header")?;
                 Some(match &template.header {
                     TemplateHeader::Text { .. } => {
                         let problems = check_text(&value, TextUse::Header, provider);
-                        cx.text_problems(diags, main.as_ref(), "the header", problems, None);
+                        cx.text_problems(main.as_ref(), "the header", problems, None);
                         HeaderParam::Text(value)
                     }
                     kind => {
                         let problems = check_media_link(&value, kind);
-                        cx.text_problems(diags, main.as_ref(), "the header link", problems, None);
+                        cx.text_problems(main.as_ref(), "the header link", problems, None);
                         let link = value.trim().to_owned();
                         match kind {
                             TemplateHeader::Video => HeaderParam::Video { link },
@@ -661,13 +802,12 @@ fn compile_row(
                                             Some(c),
                                             ctx,
                                             cx,
-                                            diags,
                                             "the document file name",
                                         )?;
                                         if !f.to_ascii_lowercase().ends_with(".pdf")
                                             || f.contains(['/', '\\'])
                                         {
-                                            cx.report(diags, Some(c), Code::MediaLinkRisk, Severity::Warning, format!("the file name `{f}` should end in `.pdf` and have no folder"), "recipients see this name: write e.g. `factura-123.pdf`".to_owned());
+                                            cx.report(Some(c), Code::MediaLinkRisk, Severity::Warning, format!("the file name `{f}` should end in `.pdf` and have no folder"), "recipients see this name: write e.g. `factura-123.pdf`".to_owned());
                                         }
                                         Some(f)
                                     }
@@ -687,9 +827,9 @@ fn compile_row(
             let what = format!("body parameter {}", i + 1);
             match param {
                 BodyCompiled::Text(c) => {
-                    let value = render_or_report(renderer, c.as_ref(), ctx, cx, diags, &what)?;
+                    let value = render_or_report(renderer, c.as_ref(), ctx, cx, &what)?;
                     let problems = check_text(&value, TextUse::Body, provider);
-                    cx.text_problems(diags, c.as_ref(), &what, problems, None);
+                    cx.text_problems(c.as_ref(), &what, problems, None);
                     body.push(BodyParam::Text(value));
                 }
                 BodyCompiled::Currency {
@@ -697,10 +837,8 @@ fn compile_row(
                     code,
                     fallback,
                 } => {
-                    let amount_text =
-                        render_or_report(renderer, amount.as_ref(), ctx, cx, diags, &what)?;
-                    let code_text =
-                        render_or_report(renderer, code.as_ref(), ctx, cx, diags, &what)?;
+                    let amount_text = render_or_report(renderer, amount.as_ref(), ctx, cx, &what)?;
+                    let code_text = render_or_report(renderer, code.as_ref(), ctx, cx, &what)?;
                     let code_text = code_text.trim().to_owned();
                     if !values::is_currency_code(&code_text) {
                         let upper = code_text.to_ascii_uppercase();
@@ -712,7 +850,6 @@ fn compile_row(
                             "use a 3-letter ISO 4217 code such as COP, ARS, MXN, USD".to_owned()
                         };
                         cx.report(
-                            diags,
                             code.as_ref(),
                             Code::InvalidCurrency,
                             Severity::Error,
@@ -725,7 +862,6 @@ fn compile_row(
                         Ok(a) => a,
                         Err(err) => {
                             cx.report(
-                                diags,
                                 amount.as_ref(),
                                 Code::InvalidAmount,
                                 Severity::Error,
@@ -738,15 +874,14 @@ fn compile_row(
                         }
                     };
                     if parsed.amount_1000 <= 0 {
-                        cx.report(diags, amount.as_ref(), Code::NonPositiveAmount, Severity::Warning, format!("{what}: the amount `{}` is not positive", amount_text.trim()), "check the data, or leave such rows out with `where: \"amount | float > 0\"`".to_owned());
+                        cx.report(amount.as_ref(), Code::NonPositiveAmount, Severity::Warning, format!("{what}: the amount `{}` is not positive", amount_text.trim()), "check the data, or leave such rows out with `where: \"amount | float > 0\"`".to_owned());
                     }
                     let fallback_text = match fallback {
-                        Some(c) => render_or_report(renderer, Some(c), ctx, cx, diags, &what)?,
+                        Some(c) => render_or_report(renderer, Some(c), ctx, cx, &what)?,
                         None => values::currency_fallback(&parsed, &code_text, &language),
                     };
                     let problems = check_text(&fallback_text, TextUse::Body, provider);
                     cx.text_problems(
-                        diags,
                         fallback.as_ref().or(amount.as_ref()),
                         &format!("{what} (fallback)"),
                         problems,
@@ -759,12 +894,11 @@ fn compile_row(
                     });
                 }
                 BodyCompiled::DateTime { value, fallback } => {
-                    let text = render_or_report(renderer, value.as_ref(), ctx, cx, diags, &what)?;
+                    let text = render_or_report(renderer, value.as_ref(), ctx, cx, &what)?;
                     let parsed = match values::parse_date_time(&text) {
                         Ok(v) => v,
                         Err(err) => {
                             cx.report(
-                                diags,
                                 value.as_ref(),
                                 Code::InvalidDate,
                                 Severity::Error,
@@ -777,12 +911,11 @@ fn compile_row(
                         }
                     };
                     let fallback_text = match fallback {
-                        Some(c) => render_or_report(renderer, Some(c), ctx, cx, diags, &what)?,
+                        Some(c) => render_or_report(renderer, Some(c), ctx, cx, &what)?,
                         None => values::date_fallback(&parsed, &language),
                     };
                     let problems = check_text(&fallback_text, TextUse::Body, provider);
                     cx.text_problems(
-                        diags,
                         fallback.as_ref().or(value.as_ref()),
                         &format!("{what} (fallback)"),
                         problems,
@@ -798,14 +931,14 @@ fn compile_row(
         let mut buttons = Vec::with_capacity(set.buttons.len());
         for (index, payload, c) in &set.buttons {
             let what = format!("button {index}");
-            let value = render_or_report(renderer, c.as_ref(), ctx, cx, diags, &what)?;
+            let value = render_or_report(renderer, c.as_ref(), ctx, cx, &what)?;
             let usage = if *payload {
                 TextUse::Payload
             } else {
                 TextUse::UrlSuffix
             };
             let problems = check_text(&value, usage, provider);
-            cx.text_problems(diags, c.as_ref(), &what, problems, None);
+            cx.text_problems(c.as_ref(), &what, problems, None);
             buttons.push(ButtonParam {
                 index: *index,
                 kind: if *payload {
@@ -815,12 +948,12 @@ fn compile_row(
                 },
             });
         }
-        if !cx.failed {
+        if !cx.failed() {
             let shown: Vec<&str> = body.iter().map(BodyParam::display).collect();
             let filled = fill_body(&template.body, &shown);
             let len = filled.chars().count();
             if len > 1024 {
-                cx.report(diags, None, Code::BodyTooLong, Severity::Error, format!("with its parameters in place the body is {len} characters; WhatsApp allows 1024"), "shorten the longest parameters (error 132005 otherwise)".to_owned());
+                cx.report(None, Code::BodyTooLong, Severity::Error, format!("with its parameters in place the body is {len} characters; WhatsApp allows 1024"), "shorten the longest parameters (error 132005 otherwise)".to_owned());
             }
         }
         Content::Template(TemplateContent {

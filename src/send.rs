@@ -147,16 +147,22 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     let summaries = {
         let mut on_request = |r: Request| stats.add(&r);
         let mut on_plain = |r: Request| hasher.add(&r);
-        let summaries = compile::run(&loaded, &mut sources, &mut diags, &mut |message| {
-            if !journal.is_done(&message.target.campaign, &message.to, retry_uncertain) {
-                pending += 1;
-            }
-            emitter.push(&message, &mut on_request);
-            if hashing {
-                plain.push(&message, &mut on_plain);
-            }
-            true
-        });
+        let summaries = compile::run(
+            &loaded,
+            cli.jobs(),
+            &mut sources,
+            &mut diags,
+            &mut |message| {
+                if !journal.is_done(&message.target.campaign, &message.to, retry_uncertain) {
+                    pending += 1;
+                }
+                emitter.push(&message, &mut on_request);
+                if hashing {
+                    plain.push(&message, &mut on_plain);
+                }
+                true
+            },
+        );
         emitter.finish(&mut on_request);
         plain.finish(&mut on_plain);
         summaries
@@ -276,6 +282,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
         let journal_for_compile = journal.clone();
         let loaded_ref = &loaded;
         let endpoints_ref = &endpoints;
+        let jobs = cli.jobs();
         let producer = scope.spawn(move || {
             let mut sources = Sources::default();
             let mut diags = Diagnostics::new();
@@ -286,7 +293,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
                     open.set(false);
                 }
             };
-            compile::run(loaded_ref, &mut sources, &mut diags, &mut |message| {
+            compile::run(loaded_ref, jobs, &mut sources, &mut diags, &mut |message| {
                 let done = journal_for_compile
                     .lock()
                     .map(|j| j.is_done(&message.target.campaign, &message.to, retry_uncertain))

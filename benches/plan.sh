@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# `waform plan` / `waform validate` against the shared campaign benchmark (limit_rs, the Rust
+# "physical limit", and baseline_jinja.py, the Python + Jinja2 program a user would write).
+#
+# Usage: benches/plan.sh            (from the project root or anywhere)
+#   SIZES="100000 1000000"   recipients per CSV (each generated once, then cached)
+#   REPEAT=1                 timed runs per program; the tables show the median
+#   DATA=target/bench-data   CSVs, waform project folders, timings, limit_rs target dir
+#   OUT=$DATA                where the programs write their NDJSON (e.g. a tmpfs folder)
+#   SHARED=../shared/bench   the shared bench folder (gen_recipients.py, baseline_jinja.py,
+#                            limit_rs/, waform-campaign/bench.yaml)
+#   PYTHON_BASELINE=1        0 skips baseline_jinja.py (about 140 s at 1M rows)
+#
+# Per size N it times, with /usr/bin/time -v after `sync; sleep 1`: limit_rs, the Python
+# baseline, then `waform plan DIR --emit FILE -q` and `waform validate DIR -q` on three projects
+# (both providers, Aldeamo only, Mayten only) built from bench.yaml. It prints one markdown
+# table per size (also written to $DATA/results_N.md), then per size the NDJSON line counts of
+# waform's `both` plan and of limit_rs (waform drops duplicate phones: small differences are
+# expected). Any program exiting non-zero stops the script with the tail of its stderr.
+set -euo pipefail
+
+die() { echo "plan.sh: $*" >&2; exit 1; }
+
+PROJECT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SIZES=${SIZES:-100000 1000000}
+REPEAT=${REPEAT:-1}
+DATA=${DATA:-$PROJECT/target/bench-data}
+OUT=${OUT:-$DATA}
+SHARED=${SHARED:-$PROJECT/../shared/bench}
+PYTHON_BASELINE=${PYTHON_BASELINE:-1}
+
+for n in $SIZES; do
+    [[ $n =~ ^[1-9][0-9]*$ ]] || die "SIZES must be positive integers, got '$n'"
+done
+[ -n "${SIZES// /}" ] || die "SIZES is empty"
+[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT must be a positive integer, got '$REPEAT'"
+[[ $PYTHON_BASELINE =~ ^[01]$ ]] || die "PYTHON_BASELINE must be 0 or 1, got '$PYTHON_BASELINE'"
+
+for f in gen_recipients.py baseline_jinja.py limit_rs/Cargo.toml waform-campaign/bench.yaml; do
+    [ -f "$SHARED/$f" ] || die "shared bench folder not found: '$SHARED/$f' is missing.
+Put the shared bench folder at $PROJECT/../shared/bench or set SHARED=/path/to/bench."
+done
+SHARED=$(cd "$SHARED" && pwd)
+mkdir -p "$DATA" "$OUT"
+DATA=$(cd "$DATA" && pwd)
+OUT=$(cd "$OUT" && pwd)
+
+# Secrets the senders in bench.yaml name; plan and validate send nothing.
+export BENCH_ALDEAMO_KEY=dummy-key BENCH_ALDEAMO_USER=dummy-user BENCH_MAYTEN_TOKEN=dummy-token
+
+# --- tools ---------------------------------------------------------------
+if [ "$PYTHON_BASELINE" = 1 ]; then
+    python3 -c 'import jinja2' 2>/dev/null || python3 -m pip install --quiet jinja2
+fi
+[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
+echo "building waform (release) ..." >&2
+(cd "$PROJECT" && env -u CARGO_TARGET_DIR cargo build --release --quiet) \
+    || die "cargo build --release of waform failed in $PROJECT"
+WAFORM="$PROJECT/target/release/waform"
+echo "building limit_rs (release) ..." >&2
+CARGO_TARGET_DIR="$DATA/limit-target" cargo build --release --quiet \
+    --manifest-path "$SHARED/limit_rs/Cargo.toml" || die "cargo build --release of limit_rs failed"
+LIMIT="$DATA/limit-target/release/limit_rs"
+
+gen() {  # gen ROWS -> path of the cached CSV
+    local csv="$DATA/recipients_$1.csv"
+    if [ ! -s "$csv" ]; then
+        echo "generating $1 recipients ..." >&2
+        python3 "$SHARED/gen_recipients.py" "$1" "$csv.tmp" && mv "$csv.tmp" "$csv"
+    fi
+    echo "$csv"
+}
+
+# select PROVIDER: bench.yaml's documents for one provider (its Sender and Campaign
+# `bench-PROVIDER`, and the Template), joined by `---`. Fails unless exactly three are found.
+select_docs() {
+    awk -v want="bench-$1" '
+        function val(line) { sub(/^[a-z]+:[ \t]*/, "", line); sub(/[ \t]+#.*$/, "", line)
+                             gsub(/["\047 \t]/, "", line); return line }
+        function flush() {
+            if (doc != "" && (kind == "Template" || ((kind == "Sender" || kind == "Campaign") && name == want)))
+                printf "%s%s", (kept++ ? "---\n" : ""), doc
+            doc = ""; kind = ""; name = ""
+        }
+        /^---[ \t]*$/ { flush(); next }
+        { doc = doc $0 "\n" }
+        /^kind:/ { kind = val($0) }
+        /^name:/ { name = val($0) }
+        END { flush(); exit (kept == 3 ? 0 : 1) }' "$SHARED/waform-campaign/bench.yaml"
+}
+
+# project DIR CSV [PROVIDER]: a waform project folder with bench.yaml (all of it, or one
+# provider's documents) and the CSV as recipients.csv. waform refuses a symlink that points
+# outside the project, so the CSV is hard-linked (copied if that fails).
+project() {
+    local dir=$1 csv=$2
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    if [ $# -gt 2 ]; then
+        select_docs "$3" > "$dir/bench.yaml" \
+            || die "could not find the Sender, Template and Campaign for '$3' in bench.yaml"
+    else
+        cat "$SHARED/waform-campaign/bench.yaml" > "$dir/bench.yaml"
+    fi
+    ln "$csv" "$dir/recipients.csv" 2>/dev/null || cp "$csv" "$dir/recipients.csv"
+}
+
+measure() {  # measure RESULTS NAME CMD... (stdout to /dev/null; stderr kept for a failure)
+    local results=$1 name=$2 rc=0
+    shift 2
+    sync; sleep 1  # let writeback of earlier runs settle
+    /usr/bin/time -v -o "$DATA/time.txt" "$@" > /dev/null 2> "$DATA/stderr.txt" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "plan.sh: '$name' exited with status $rc: $*" >&2
+        echo "--- last lines of its stderr ($DATA/stderr.txt):" >&2
+        tail -n 30 "$DATA/stderr.txt" >&2
+        exit 1
+    fi
+    awk -v name="$name" -F': ' '
+        /Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i] }
+        /User time|System time/ { cpu += $2 }
+        /Maximum resident set size/ { rss = $2 }
+        END { print name "\t" s "\t" cpu "\t" rss }' "$DATA/time.txt" >> "$results"
+}
+
+table() {  # table RESULTS N: markdown table of medians (max RSS: the largest run)
+    awk -F'\t' -v n="$2" '
+        function median(A, key, m,    v, i, j, t) {
+            for (i = 1; i <= m; i++) v[i] = A[key, i]
+            for (i = 2; i <= m; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+            return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+        }
+        function commas(x,    s) {
+            s = sprintf("%.0f", x)
+            while (s ~ /[0-9][0-9][0-9][0-9]/) sub(/[0-9][0-9][0-9]($|,)/, ",&", s)
+            return s
+        }
+        function dashes(k,    s) { s = ""; while (k-- > 0) s = s "-"; return s }
+        {
+            if (!($1 in cnt)) { order[++rows] = $1; if (length($1) > w) w = length($1) }
+            c = ++cnt[$1]; W[$1, c] = $2; C[$1, c] = $3
+            if ($4 + 0 > R[$1]) R[$1] = $4 + 0
+        }
+        END {
+            if (w < 7) w = 7
+            ref = median(W, "limit_rs (Rust reference)", cnt["limit_rs (Rust reference)"])
+            printf "| %-*s | %7s | %12s | %6s | %11s | %15s |\n", w, "program", "wall s", "recipients/s", "CPU s", "max RSS MiB", "wall / limit_rs"
+            printf "|%s|%s:|%s:|%s:|%s:|%s:|\n", dashes(w + 2), dashes(8), dashes(13), dashes(7), dashes(12), dashes(16)
+            for (r = 1; r <= rows; r++) {
+                name = order[r]; wall = median(W, name, cnt[name]); cpu = median(C, name, cnt[name])
+                if (wall > 0) { shown = sprintf("%.2f", wall); rate = commas(n / wall) }
+                else { shown = "<0.01"; rate = ">" commas(n / 0.01) }
+                ratio = (ref > 0 && wall > 0) ? sprintf("%.2f", wall / ref) : "n/a"
+                printf "| %-*s | %7s | %12s | %6.2f | %11.1f | %15s |\n", w, name, shown, rate, cpu, R[name] / 1024, ratio
+            }
+        }' "$1"
+}
+
+# --- timing ---------------------------------------------------------------
+REV=$(git -C "$PROJECT" describe --always --dirty 2>/dev/null || echo unknown)
+CHECKS=()
+for n in $SIZES; do
+    csv=$(gen "$n")
+    for p in both aldeamo mayten; do
+        if [ "$p" = both ]; then project "$DATA/${p}_$n" "$csv"; else project "$DATA/${p}_$n" "$csv" "$p"; fi
+    done
+    results="$DATA/results_$n.tsv"
+    : > "$results"
+    for run in $(seq "$REPEAT"); do
+        echo "$n rows: run $run/$REPEAT ..." >&2
+        rm -rf "$OUT/limit_rs_$n"
+        measure "$results" "limit_rs (Rust reference)" "$LIMIT" "$csv" "$OUT/limit_rs_$n"
+        if [ "$PYTHON_BASELINE" = 1 ]; then
+            rm -rf "$OUT/python_$n"
+            measure "$results" "baseline_jinja.py (Python+Jinja2)" \
+                python3 "$SHARED/baseline_jinja.py" "$csv" "$OUT/python_$n"
+        fi
+        for p in both aldeamo mayten; do
+            rm -f "$OUT/waform_${p}_$n.ndjson"
+            measure "$results" "waform plan --emit ($p)" \
+                "$WAFORM" plan "$DATA/${p}_$n" --emit "$OUT/waform_${p}_$n.ndjson" -q
+        done
+        for p in both aldeamo mayten; do
+            measure "$results" "waform validate ($p)" "$WAFORM" validate "$DATA/${p}_$n" -q
+        done
+    done
+    {
+        echo "$n recipients, $REPEAT run(s) (median), $(nproc) cores, waform $REV," \
+            "$(rustc -V | cut -d' ' -f1-2)$([ "$PYTHON_BASELINE" = 1 ] && echo ", $(python3 -V), jinja2 $(python3 -c 'import jinja2; print(jinja2.__version__)')")"
+        echo
+        table "$results" "$n"
+    } > "$DATA/results_$n.md"
+    waform_lines=$(wc -l < "$OUT/waform_both_$n.ndjson")
+    aldeamo_lines=$(wc -l < "$OUT/limit_rs_$n/aldeamo.ndjson")
+    mayten_lines=$(wc -l < "$OUT/limit_rs_$n/mayten.ndjson")
+    CHECKS+=("check $n: waform plan (both) emitted $waform_lines lines; limit_rs $((aldeamo_lines + mayten_lines)) (aldeamo.ndjson $aldeamo_lines + mayten.ndjson $mayten_lines)")
+done
+
+# --- tables ---------------------------------------------------------------
+for n in $SIZES; do
+    echo
+    cat "$DATA/results_$n.md"
+done
+echo
+printf '%s\n' "${CHECKS[@]}"
