@@ -1,5 +1,7 @@
 //! Rendering: a campaign's minijinja expressions, compiled once, evaluated per recipient.
 
+use std::borrow::Cow;
+
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 use crate::diagnostics::{Code, Diagnostic, Span};
@@ -18,9 +20,9 @@ pub struct Compiled {
     /// The recipient fields it reads (empty for constants).
     pub fields: Vec<String>,
     constant: Option<String>,
-    /// For an expression that is exactly `{{ field }}`: the field, read without the template
-    /// engine when its value is a string (what the engine would print unchanged).
-    direct: Option<String>,
+    /// For an expression that is exactly `{{ field | filter ... }}` with filters from a small
+    /// set: the chain, evaluated without the template engine when the field's value is a string.
+    chain: Option<Chain>,
 }
 
 /// The recipient fields a compiled template reads, sorted.
@@ -38,15 +40,331 @@ fn template_fields(env: &Environment<'static>, name: &str) -> Vec<String> {
     fields
 }
 
-/// The field of an expression that is exactly `{{ name }}`.
-fn direct_field(source: &str) -> Option<String> {
-    let inner = source.strip_prefix("{{")?.strip_suffix("}}")?.trim();
-    let mut chars = inner.chars();
-    let first = chars.next()?;
-    let simple = (first.is_ascii_alphabetic() || first == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !is_builtin(inner);
-    simple.then(|| inner.to_owned())
+/// The longest filter chain evaluated natively; longer ones go to the engine, whose fuel
+/// limit they could reach.
+const MAX_STEPS: usize = 64;
+
+/// `{{ field | step | step ... }}`, evaluated natively with the engine's semantics.
+#[derive(Debug, Clone, PartialEq)]
+struct Chain {
+    field: String,
+    steps: Vec<Step>,
+}
+
+/// One filter of a [`Chain`].
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Title,
+    Upper,
+    Lower,
+    Capitalize,
+    Trim,
+    Replace(Pattern, String),
+    Digits,
+    Squish,
+    Oneline,
+}
+
+/// What `replace` looks for.
+#[derive(Debug, Clone, PartialEq)]
+enum Pattern {
+    Char(char),
+    Str(String),
+}
+
+/// Names the template engine reads as constants or special variables, never as fields.
+fn is_reserved(name: &str) -> bool {
+    is_builtin(name) || matches!(name, "True" | "False" | "None" | "self")
+}
+
+/// A parser over an expression's source, for the few forms [`Chain`] accepts.
+struct Cursor<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Cursor<'a> {
+    fn skip_ws(&mut self) {
+        self.rest = self.rest.trim_start_matches(char::is_whitespace);
+    }
+
+    fn eat(&mut self, c: char) -> bool {
+        self.skip_ws();
+        match self.rest.strip_prefix(c) {
+            Some(rest) => {
+                self.rest = rest;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn ident(&mut self) -> Option<&'a str> {
+        self.skip_ws();
+        let first = self.rest.chars().next()?;
+        if !(first.is_ascii_alphabetic() || first == '_') {
+            return None;
+        }
+        let end = self
+            .rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(self.rest.len());
+        let (ident, rest) = self.rest.split_at(end);
+        self.rest = rest;
+        Some(ident)
+    }
+
+    /// A quoted string with only plain characters and the escapes `\\ \' \" \n \r \t`.
+    fn string(&mut self) -> Option<String> {
+        self.skip_ws();
+        let mut chars = self.rest.char_indices();
+        let (_, quote) = chars.next().filter(|(_, q)| matches!(q, '\'' | '"'))?;
+        let mut out = String::new();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => out.push(match chars.next()?.1 {
+                    '\\' => '\\',
+                    '\'' => '\'',
+                    '"' => '"',
+                    'n' => '\n',
+                    'r' => '\r',
+                    't' => '\t',
+                    _ => return None,
+                }),
+                c if c == quote => {
+                    self.rest = &self.rest[i + 1..];
+                    return Some(out);
+                }
+                c => out.push(c),
+            }
+        }
+        None
+    }
+
+    /// `(string, string, ...)`, possibly empty.
+    fn args(&mut self) -> Option<Vec<String>> {
+        let mut args = Vec::new();
+        if self.eat(')') {
+            return Some(args);
+        }
+        loop {
+            args.push(self.string()?);
+            if self.eat(')') {
+                return Some(args);
+            }
+            if !self.eat(',') {
+                return None;
+            }
+        }
+    }
+}
+
+/// The chain of an expression whose whole source is `{{ field | filter ... }}` with filters
+/// the fast path implements (`{{ field }}` alone is a chain without steps).
+fn parse_chain(source: &str) -> Option<Chain> {
+    let inner = source.strip_prefix("{{")?.strip_suffix("}}")?;
+    let mut cursor = Cursor { rest: inner };
+    let field = cursor.ident()?;
+    if is_reserved(field) {
+        return None;
+    }
+    let mut steps = Vec::new();
+    loop {
+        cursor.skip_ws();
+        if cursor.rest.is_empty() {
+            break;
+        }
+        if !cursor.eat('|') || steps.len() == MAX_STEPS {
+            return None;
+        }
+        let name = cursor.ident()?;
+        let args = if cursor.eat('(') {
+            cursor.args()?
+        } else {
+            Vec::new()
+        };
+        let step = match (name, args.as_slice()) {
+            ("title", []) => Step::Title,
+            ("upper", []) => Step::Upper,
+            ("lower", []) => Step::Lower,
+            ("capitalize", []) => Step::Capitalize,
+            ("trim", []) => Step::Trim,
+            ("digits", []) => Step::Digits,
+            ("squish", []) => Step::Squish,
+            ("oneline", []) => Step::Oneline,
+            ("replace", [from, to]) => {
+                let mut chars = from.chars();
+                let pattern = match (chars.next(), chars.next()) {
+                    (Some(c), None) => Pattern::Char(c),
+                    _ => Pattern::Str(from.clone()),
+                };
+                Step::Replace(pattern, to.clone())
+            }
+            _ => return None,
+        };
+        steps.push(step);
+    }
+    Some(Chain {
+        field: field.to_owned(),
+        steps,
+    })
+}
+
+impl Chain {
+    /// The chain applied to the field's value.
+    fn apply(&self, value: &str) -> String {
+        self.steps
+            .iter()
+            .fold(Cow::Borrowed(value), |s, step| step.apply(s))
+            .into_owned()
+    }
+}
+
+impl Step {
+    fn apply<'a>(&self, s: Cow<'a, str>) -> Cow<'a, str> {
+        match self {
+            Step::Title => Cow::Owned(title(&s)),
+            Step::Upper if s.is_ascii() => {
+                if s.bytes().any(|b| b.is_ascii_lowercase()) {
+                    Cow::Owned(s.to_ascii_uppercase())
+                } else {
+                    s
+                }
+            }
+            Step::Upper => Cow::Owned(s.to_uppercase()),
+            Step::Lower if s.is_ascii() => {
+                if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(s.to_ascii_lowercase())
+                } else {
+                    s
+                }
+            }
+            Step::Lower => Cow::Owned(s.to_lowercase()),
+            Step::Capitalize => Cow::Owned(capitalize(&s)),
+            Step::Trim => match s {
+                Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+                Cow::Owned(o) if o.trim().len() == o.len() => Cow::Owned(o),
+                Cow::Owned(o) => Cow::Owned(o.trim().to_owned()),
+            },
+            Step::Replace(Pattern::Char(from), to) => {
+                if s.contains(*from) {
+                    Cow::Owned(s.replace(*from, to))
+                } else {
+                    s
+                }
+            }
+            Step::Replace(Pattern::Str(from), to) => {
+                if s.contains(from.as_str()) {
+                    Cow::Owned(s.replace(from.as_str(), to))
+                } else {
+                    s
+                }
+            }
+            Step::Digits if s.bytes().all(|b| b.is_ascii_digit()) => s,
+            Step::Digits => Cow::Owned(digits(&s)),
+            Step::Squish if is_squished(&s) => s,
+            Step::Squish => Cow::Owned(squish(&s)),
+            Step::Oneline if !s.contains(is_line_break) => s,
+            Step::Oneline => Cow::Owned(oneline(&s)),
+        }
+    }
+}
+
+/// minijinja's `title`: words start after whitespace or one of `-({[<`.
+fn title(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut capitalize = true;
+    for c in s.chars() {
+        if matches!(c, '-' | '(' | '{' | '[' | '<') || c.is_whitespace() {
+            out.push(c);
+            capitalize = true;
+        } else if capitalize {
+            out.extend(c.to_uppercase());
+            capitalize = false;
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out
+}
+
+/// minijinja's `capitalize`.
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        None => String::new(),
+        Some(first) => {
+            let rest = chars.as_str().to_lowercase();
+            let mut out = String::with_capacity(rest.len() + first.len_utf8());
+            out.extend(first.to_uppercase());
+            out.push_str(&rest);
+            out
+        }
+    }
+}
+
+/// The `digits` filter: the ASCII digits of a string.
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The `squish` filter: runs of whitespace become one space, none at either end.
+fn squish(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (i, word) in s.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Whether [`squish`] leaves a string unchanged.
+fn is_squished(s: &str) -> bool {
+    let mut after_space = true;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if c != ' ' || after_space {
+                return false;
+            }
+            after_space = true;
+        } else {
+            after_space = false;
+        }
+    }
+    !s.ends_with(' ')
+}
+
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}')
+}
+
+/// The `oneline` filter: each run of line breaks and tabs becomes one space.
+fn oneline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_break = false;
+    for c in s.chars() {
+        if is_line_break(c) {
+            if !in_break {
+                out.push(' ');
+            }
+            in_break = true;
+        } else {
+            out.push(c);
+            in_break = false;
+        }
+    }
+    out
+}
+
+/// The value of a recipient field when it is a string, read without the template engine
+/// (what `RowContext::get_value_by_str` returns).
+fn field_str<'a>(ctx: &'a Value, field: &str) -> Option<&'a str> {
+    let row = ctx.downcast_object_ref::<RowContext>()?;
+    match &row.fields {
+        Fields::Csv { header, record } => Some(record.get(header.position(field)?).unwrap_or("")),
+        Fields::Json(map) => map.get(field)?.as_str(),
+    }
 }
 
 /// The campaign's compiled expressions.
@@ -89,28 +407,9 @@ fn new_environment() -> Environment<'static> {
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(50);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env.add_filter("digits", |s: String| -> String {
-        s.chars().filter(char::is_ascii_digit).collect()
-    });
-    env.add_filter("squish", |s: String| -> String {
-        s.split_whitespace().collect::<Vec<_>>().join(" ")
-    });
-    env.add_filter("oneline", |s: String| -> String {
-        let mut out = String::with_capacity(s.len());
-        let mut in_break = false;
-        for c in s.chars() {
-            if matches!(c, '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}') {
-                if !in_break {
-                    out.push(' ');
-                }
-                in_break = true;
-            } else {
-                out.push(c);
-                in_break = false;
-            }
-        }
-        out
-    });
+    env.add_filter("digits", |s: String| digits(&s));
+    env.add_filter("squish", |s: String| squish(&s));
+    env.add_filter("oneline", |s: String| oneline(&s));
     env
 }
 
@@ -156,7 +455,7 @@ impl Renderer {
          -> Option<Compiled> {
             if crate::check::is_constant(&expr.source) {
                 return Some(Compiled {
-                    direct: None,
+                    chain: None,
                     name,
                     expr: expr.clone(),
                     fields: Vec::new(),
@@ -167,7 +466,7 @@ impl Renderer {
                 Ok(()) => {
                     let fields = template_fields(env, &name);
                     Some(Compiled {
-                        direct: direct_field(&expr.source),
+                        chain: parse_chain(&expr.source),
                         name,
                         expr: expr.clone(),
                         fields,
@@ -273,7 +572,7 @@ impl Renderer {
                 Ok(()) => {
                     let fields = template_fields(&env, "where");
                     filter = Some(Compiled {
-                        direct: None,
+                        chain: None,
                         name: "where".into(),
                         expr: expr.clone(),
                         fields,
@@ -317,11 +616,10 @@ impl Renderer {
         if let Some(constant) = &compiled.constant {
             return Ok(constant.clone());
         }
-        if let Some(field) = &compiled.direct
-            && let Ok(value) = ctx.get_attr(field)
-            && let Some(text) = value.as_str()
+        if let Some(chain) = &compiled.chain
+            && let Some(value) = field_str(ctx, &chain.field)
         {
-            return Ok(text.to_owned());
+            return Ok(chain.apply(value));
         }
         let template = self
             .env
@@ -459,15 +757,386 @@ impl CompiledSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recipients::Header;
+    use std::sync::Arc;
 
-    /// Only an expression that is exactly one field reference skips the template engine.
+    fn chain(field: &str, steps: Vec<Step>) -> Option<Chain> {
+        Some(Chain {
+            field: field.to_owned(),
+            steps,
+        })
+    }
+
+    /// A plain field reference is a chain without steps; anything around it is not a chain.
     #[test]
-    fn direct_fields_are_plain_references() {
-        assert_eq!(direct_field("{{ order_id }}").as_deref(), Some("order_id"));
-        assert_eq!(direct_field("{{phone}}").as_deref(), Some("phone"));
-        assert_eq!(direct_field("{{ name | title }}"), None);
-        assert_eq!(direct_field("pay-{{ id }}"), None);
-        assert_eq!(direct_field("{{ vars }}"), None);
-        assert_eq!(direct_field("{{ a.b }}"), None);
+    fn plain_references_are_chains_without_steps() {
+        assert_eq!(parse_chain("{{ order_id }}"), chain("order_id", vec![]));
+        assert_eq!(parse_chain("{{phone}}"), chain("phone", vec![]));
+        assert_eq!(parse_chain("{{\n\t_x1 }}"), chain("_x1", vec![]));
+        for source in [
+            "pay-{{ id }}",
+            "{{ id }}-x",
+            "{{ id }}\n",
+            " {{ id }}",
+            "{{ vars }}",
+            "{{ loop }}",
+            "{{ True }}",
+            "{{ none }}",
+            "{{ self }}",
+            "{{ a.b }}",
+            "{{ a[0] }}",
+            "{{ a() }}",
+            "{{ 1a }}",
+            "{{ }}",
+            "{{}}",
+            "{{ a }}{{ b }}",
+            "{{ a }} {{ b }}",
+            "{{- a }}",
+            "{{ a -}}",
+            "{{+ a }}",
+            "{{ aé }}",
+        ] {
+            assert_eq!(parse_chain(source), None, "{source:?}");
+        }
+    }
+
+    /// Every supported filter is recognised, with or without empty parentheses.
+    #[test]
+    fn supported_filters_are_recognised() {
+        let all = "{{ a | title | upper() | lower | capitalize ( ) | trim() | digits | squish | oneline }}";
+        let replaces = "{{a|replace('x','y')|replace( \"ab\" , '' )|replace('', \"-\")}}";
+        let env = new_environment();
+        env.template_from_str(all).unwrap();
+        env.template_from_str(replaces).unwrap();
+        assert_eq!(
+            parse_chain(all),
+            chain(
+                "a",
+                vec![
+                    Step::Title,
+                    Step::Upper,
+                    Step::Lower,
+                    Step::Capitalize,
+                    Step::Trim,
+                    Step::Digits,
+                    Step::Squish,
+                    Step::Oneline,
+                ]
+            )
+        );
+        assert_eq!(
+            parse_chain(replaces),
+            chain(
+                "a",
+                vec![
+                    Step::Replace(Pattern::Char('x'), "y".into()),
+                    Step::Replace(Pattern::Str("ab".into()), String::new()),
+                    Step::Replace(Pattern::Str(String::new()), "-".into()),
+                ]
+            )
+        );
+    }
+
+    /// String literals accept raw characters and the escapes `\\ \' \" \n \r \t`, and nothing
+    /// else.
+    #[test]
+    fn replace_literals_accept_only_simple_escapes() {
+        let replace = |from: &str, to: &str| {
+            let mut chars = from.chars();
+            let pattern = match (chars.next(), chars.next()) {
+                (Some(c), None) => Pattern::Char(c),
+                _ => Pattern::Str(from.into()),
+            };
+            chain("a", vec![Step::Replace(pattern, to.into())])
+        };
+        let cases = [
+            (r"{{ a | replace('\r', ' ') }}", "\r", " "),
+            (r#"{{ a | replace("\n", "\t") }}"#, "\n", "\t"),
+            ("{{ a | replace('\r\n', '\u{2028}') }}", "\r\n", "\u{2028}"),
+            (r"{{ a | replace('\\', '/') }}", "\\", "/"),
+            (r#"{{ a | replace('\'', "\"") }}"#, "'", "\""),
+            (r#"{{ a | replace("'", '"') }}"#, "'", "\""),
+            (r#"{{ a | replace('\"', "\'") }}"#, "\"", "'"),
+            (r"{{ a | replace('}}', '{{') }}", "}}", "{{"),
+            (r"{{ a | replace('ß', 'ss') }}", "ß", "ss"),
+        ];
+        let env = new_environment();
+        for (source, from, to) in cases {
+            assert_eq!(parse_chain(source), replace(from, to), "{source:?}");
+            env.template_from_str(source).unwrap();
+        }
+        for source in [
+            r"{{ a | replace('\x41', 'b') }}",
+            r"{{ a | replace('\u0041', 'b') }}",
+            r"{{ a | replace('\101', 'b') }}",
+            r"{{ a | replace('\/', 'b') }}",
+            r"{{ a | replace('\b', 'b') }}",
+            r"{{ a | replace('\f', 'b') }}",
+            r"{{ a | replace('\q', 'b') }}",
+            r"{{ a | replace('x\', 'b') }}",
+            r"{{ a | replace('x, 'b') }}",
+            r"{{ a | replace('x' 'y', 'b') }}",
+        ] {
+            assert_eq!(parse_chain(source), None, "{source:?}");
+        }
+    }
+
+    /// Other filters, wrong arguments, operators, tests and attribute access go to the engine.
+    #[test]
+    fn other_expressions_are_not_chains() {
+        for source in [
+            "{{ a | replace('x') }}",
+            "{{ a | replace('x', 'y', 2) }}",
+            "{{ a | replace('x', 'y',) }}",
+            "{{ a | replace('x', 1) }}",
+            "{{ a | replace(from='x', to='y') }}",
+            "{{ a | replace(x, 'y') }}",
+            "{{ a | replace }}",
+            "{{ a | truncate(3) }}",
+            "{{ a | trim('x') }}",
+            "{{ a | title(1) }}",
+            "{{ a | upper('x') }}",
+            "{{ a | default('x') }}",
+            "{{ a | f.g }}",
+            "{{ a | title. }}",
+            "{{ a || title }}",
+            "{{ a | }}",
+            "{{ a title }}",
+            "{{ vars.a }}",
+            "{{ vars | title }}",
+            "{{ a ~ b }}",
+            "{{ a ~ 'x' }}",
+            "{{ a + 1 }}",
+            "{{ a is defined }}",
+            "{{ a if b else c }}",
+            "{{ a | title if b }}",
+            "{{ not a }}",
+            "{{ -a }}",
+            "{{ (a) | title }}",
+            "{{ 'a' | title }}",
+            "{{ a | title -}}",
+            "{{ a | title }}{{ b }}",
+        ] {
+            assert_eq!(parse_chain(source), None, "{source:?}");
+        }
+    }
+
+    /// A chain longer than `MAX_STEPS` is left to the engine (and its fuel limit).
+    #[test]
+    fn long_chains_are_not_chains() {
+        let source = |n: usize| format!("{{{{ a{} }}}}", " | upper".repeat(n));
+        assert_eq!(
+            parse_chain(&source(MAX_STEPS)).unwrap().steps.len(),
+            MAX_STEPS
+        );
+        assert_eq!(parse_chain(&source(MAX_STEPS + 1)), None);
+    }
+
+    /// Chains compared with the engine: every filter alone, combinations, and escapes.
+    const CHAINS: &[&str] = &[
+        r"{{ a | replace('\r', ' ') | replace('\n', ' ') | replace('\t', ' ') | title }}",
+        "{{ a | replace('\r', ' ') | replace('\n', ' ') | replace('\t', ' ') | title }}",
+        "{{ a }}",
+        "{{ a | title }}",
+        "{{ a | upper }}",
+        "{{ a | lower }}",
+        "{{ a | capitalize }}",
+        "{{ a | trim }}",
+        "{{ a | trim() }}",
+        "{{ a | digits }}",
+        "{{ a | squish }}",
+        "{{ a | oneline }}",
+        "{{ a | replace('x', 'y') }}",
+        "{{ a | replace('', '-') }}",
+        "{{ a | replace('ab', '') }}",
+        "{{ a | replace('ß', 'ss') }}",
+        "{{ a | replace('  ', ' ') }}",
+        r"{{ a | replace('\\', '/') }}",
+        r#"{{ a | replace('\'', "\"") }}"#,
+        "{{ a | squish | title }}",
+        "{{ a | oneline | squish | capitalize }}",
+        "{{ a | digits | replace('1', 'one') | upper }}",
+        "{{ a | trim | lower | replace(' ', '_') }}",
+        "{{ a | oneline | trim | title }}",
+        "{{ a | title | squish | digits }}",
+        "{{ a | upper | lower | capitalize }}",
+        "{{ a | lower | oneline }}",
+        "{{ a | capitalize | squish }}",
+    ];
+
+    fn inputs() -> Vec<String> {
+        let mut inputs: Vec<String> = [
+            "",
+            "ß",
+            "straße",
+            "ǆ",
+            "ǆemal ǅ Ǆ",
+            "İstanbul",
+            "ıi",
+            "Σ",
+            "ΟΔΥΣΣΕΥΣ",
+            "ΑΣ ΑΣ.",
+            "é",
+            "josé  luis",
+            "O'NEILL",
+            "o'neill-smith (jr) [x] {y} <z>",
+            "-(",
+            "a\tb\rc\nd\r\ne",
+            "\t\r\n",
+            "line\u{2028}sep\u{2029}para",
+            "  padded  ",
+            "\u{a0}nbsp\u{3000}",
+            "ﬁne ŉ",
+            "+57 (300) 123-4567",
+            "٣٤ ０１",
+            "back\\slash \"quoted\" 'single'",
+            "xx abab aab",
+            "ALL CAPS",
+            "mIxEd CaSe",
+            "e\u{301}cole",
+            "🎉 party",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        let alphabet: Vec<char> =
+            "aAbBxXzZ019 -(<{['._\\\"\t\r\n\u{2028}\u{2029}\u{a0}ßǆǅǄİıΣσςΑéÉ\u{301}ﬁŉ٣０🎉"
+                .chars()
+                .collect();
+        let mut rng = fastrand::Rng::with_seed(0x5eed);
+        for _ in 0..400 {
+            let len = rng.usize(0..24);
+            inputs.push(
+                (0..len)
+                    .map(|_| alphabet[rng.usize(..alphabet.len())])
+                    .collect(),
+            );
+        }
+        inputs
+    }
+
+    fn json_context(value: &str) -> Value {
+        let mut map = serde_json::Map::new();
+        map.insert("a".into(), serde_json::Value::String(value.into()));
+        Value::from_object(RowContext {
+            fields: Fields::Json(map),
+            vars: Value::UNDEFINED,
+        })
+    }
+
+    fn csv_context(value: &str) -> Value {
+        let header = Arc::new(Header::new(vec!["z".into(), "a".into(), "a".into()]));
+        let record = csv::StringRecord::from(vec!["other", value, "duplicate"]);
+        Value::from_object(RowContext {
+            fields: Fields::Csv { header, record },
+            vars: Value::UNDEFINED,
+        })
+    }
+
+    fn compiled(name: &str, source: &str, chain: Option<Chain>) -> Compiled {
+        Compiled {
+            name: name.into(),
+            expr: Expr {
+                source: source.into(),
+                span: Span::file_start(crate::diagnostics::FileId(0)),
+            },
+            fields: vec!["a".into()],
+            constant: None,
+            chain,
+        }
+    }
+
+    /// The chain alone gives exactly what the engine renders for the same template.
+    #[test]
+    fn chains_match_the_engine() {
+        let env = new_environment();
+        let inputs = inputs();
+        for source in CHAINS {
+            let chain = parse_chain(source).unwrap_or_else(|| panic!("{source:?}"));
+            for input in &inputs {
+                let expected = env.render_str(source, json_context(input)).unwrap();
+                assert_eq!(chain.apply(input), expected, "{source:?} on {input:?}");
+            }
+        }
+    }
+
+    /// Through `Renderer::render`, with CSV and JSON rows, the fast path equals the engine path.
+    #[test]
+    fn renderer_fast_path_matches_the_engine() {
+        let mut env = new_environment();
+        for (i, source) in CHAINS.iter().enumerate() {
+            env.add_template_owned(format!("t{i}"), (*source).to_owned())
+                .unwrap();
+        }
+        let renderer = Renderer {
+            env,
+            vars: Value::UNDEFINED,
+        };
+        let inputs = inputs();
+        for (i, source) in CHAINS.iter().enumerate() {
+            let fast = compiled(&format!("t{i}"), source, parse_chain(source));
+            let slow = compiled(&format!("t{i}"), source, None);
+            for input in &inputs {
+                for ctx in [json_context(input), csv_context(input)] {
+                    assert_eq!(
+                        renderer.render(&fast, &ctx).unwrap(),
+                        renderer.render(&slow, &ctx).unwrap(),
+                        "{source:?} on {input:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The fast path runs only for a string field of a recipient row; otherwise the engine does.
+    #[test]
+    fn fast_path_falls_back_to_the_engine() {
+        let mut env = new_environment();
+        env.add_template("sentinel", "engine").unwrap();
+        let renderer = Renderer {
+            env,
+            vars: Value::UNDEFINED,
+        };
+        let fast = compiled(
+            "sentinel",
+            "{{ a | upper }}",
+            parse_chain("{{ a | upper }}"),
+        );
+        assert_eq!(renderer.render(&fast, &json_context("x")).unwrap(), "X");
+        assert_eq!(renderer.render(&fast, &csv_context("x")).unwrap(), "X");
+        let number = {
+            let mut map = serde_json::Map::new();
+            map.insert("a".into(), serde_json::json!(12));
+            Value::from_object(RowContext {
+                fields: Fields::Json(map),
+                vars: Value::UNDEFINED,
+            })
+        };
+        assert_eq!(renderer.render(&fast, &number).unwrap(), "engine");
+        let absent = Value::from_object(RowContext {
+            fields: Fields::Json(serde_json::Map::new()),
+            vars: Value::UNDEFINED,
+        });
+        assert_eq!(renderer.render(&fast, &absent).unwrap(), "engine");
+        let plain = minijinja::context! { a => "x" };
+        assert_eq!(renderer.render(&fast, &plain).unwrap(), "engine");
+    }
+
+    /// A missing field still fails through the engine, naming the field.
+    #[test]
+    fn missing_fields_fail_as_before() {
+        let mut env = new_environment();
+        env.add_template("t", "{{ a | title }}").unwrap();
+        let renderer = Renderer {
+            env,
+            vars: Value::UNDEFINED,
+        };
+        let fast = compiled("t", "{{ a | title }}", parse_chain("{{ a | title }}"));
+        let absent = Value::from_object(RowContext {
+            fields: Fields::Json(serde_json::Map::new()),
+            vars: Value::UNDEFINED,
+        });
+        let failure = renderer.render(&fast, &absent).unwrap_err();
+        assert_eq!(failure.missing.as_deref(), Some("a"));
     }
 }
