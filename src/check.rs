@@ -396,7 +396,100 @@ pub struct TextProblem {
 }
 
 /// Check a rendered text parameter against WhatsApp's rules.
+///
+/// Runs several times per recipient: a value that passes every rule is recognised in one
+/// pass over its bytes and returns an empty `Vec` without allocating; any other value goes
+/// through the rule-by-rule checks, which write the messages.
 pub fn check_text(value: &str, usage: TextUse, provider: Provider) -> Vec<TextProblem> {
+    if is_clean(value, usage) {
+        return Vec::new();
+    }
+    check_text_rules(value, usage, provider)
+}
+
+/// True when `value` certainly passes every rule of [`check_text`] for `usage`, judged in
+/// one pass over the bytes.
+///
+/// Conservative: it may answer false for a value that passes (the full checks then find
+/// nothing), never true for one that fails. It refuses control characters (bytes below
+/// 0x20, DEL, the C1 controls `C2 80..=9F`), U+2028 and U+2029, five consecutive spaces and
+/// values over the length limit; it requires a character that is certainly not whitespace
+/// (unless empty values are allowed, for [`TextUse::MaytenExtra`]); for a URL suffix it
+/// also refuses spaces, `://` and any non-ASCII character (some are Unicode whitespace).
+fn is_clean(value: &str, usage: TextUse) -> bool {
+    let bytes = value.as_bytes();
+    // The same limits as in `check_text_rules`; the tests hold both at every boundary.
+    let limit = match usage {
+        TextUse::Header => 60,
+        TextUse::Body => 1024,
+        TextUse::UrlSuffix => 2000,
+        TextUse::Payload => 256,
+        TextUse::MaytenExtra => usize::MAX,
+    };
+    let url = usage == TextUse::UrlSuffix;
+    // Whether a character that is not whitespace has been seen (`trim()` would keep it).
+    let mut solid = usage == TextUse::MaytenExtra;
+    let mut spaces = 0u32;
+    // UTF-8 continuation bytes (`10xx_xxxx`): every other byte starts a character.
+    let mut continuation = 0usize;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            0x21..=0x7E => {
+                if url && b == b':' && bytes.get(i + 1..i + 3) == Some(b"//") {
+                    return false;
+                }
+                spaces = 0;
+                solid = true;
+            }
+            b' ' => {
+                spaces += 1;
+                if spaces == 5 || url {
+                    return false;
+                }
+            }
+            // Tab, line breaks and the other C0 controls, and DEL.
+            0x00..=0x1F | 0x7F => return false,
+            // A continuation byte: part of the character before.
+            0x80..=0xBF => continuation += 1,
+            // Any non-ASCII character may be Unicode whitespace, which a URL suffix refuses.
+            _ if url => return false,
+            // U+0080..=U+009F are the C1 controls (U+0085 among them); U+00A0 is a space.
+            0xC2 => {
+                match bytes.get(i + 1) {
+                    Some(0x80..=0x9F) => return false,
+                    Some(0xA0) => {}
+                    _ => solid = true,
+                }
+                spaces = 0;
+            }
+            // U+2028 and U+2029 are refused; U+2000..=U+200A, U+202F and U+205F are
+            // whitespace, so nothing starting with E2 counts as solid.
+            0xE2 => {
+                if bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9))
+                {
+                    return false;
+                }
+                spaces = 0;
+            }
+            // U+1680 (E1) and U+3000 (E3) are whitespace: not solid either.
+            0xE1 | 0xE3 => {
+                spaces = 0;
+            }
+            // Every other leading byte starts a character that is neither whitespace nor a
+            // control (valid UTF-8 has no C0, C1 or F5..=FF).
+            _ => {
+                spaces = 0;
+                solid = true;
+            }
+        }
+    }
+    let chars = bytes.len() - continuation;
+    solid && chars <= limit
+}
+
+/// The rule-by-rule checks behind [`check_text`]: the reference for every value, and the
+/// path that writes the messages.
+fn check_text_rules(value: &str, usage: TextUse, provider: Provider) -> Vec<TextProblem> {
     let mut problems = Vec::new();
     if value.trim().is_empty() && usage != TextUse::MaytenExtra {
         problems.push(TextProblem {
@@ -560,6 +653,54 @@ pub fn fill_body(body: &str, params: &[&str]) -> String {
     out
 }
 
+/// The length in characters of [`fill_body`]`(body, params)`, without building the text.
+///
+/// Walks `body` as `fill_body` does: literal text counts its characters, a placeholder
+/// `{{n}}` with `n` in `1..=params.len()` counts those of `params[n - 1]`, and any other
+/// `{{...}}` (or an unterminated `{{`) counts as written.
+pub fn filled_body_chars(body: &str, params: &[&str]) -> usize {
+    let mut count = 0;
+    let mut rest = body;
+    while let Some(start) = find_pair(rest, b'{') {
+        let (literal, open) = rest.split_at(start);
+        count += literal.chars().count();
+        let after = open.get(2..).unwrap_or("");
+        match find_pair(after, b'}') {
+            Some(end) => {
+                let (inner, close) = after.split_at(end);
+                match inner.trim().parse::<usize>() {
+                    Ok(n) if n >= 1 && n <= params.len() => {
+                        count += params.get(n - 1).map_or(0, |p| p.chars().count());
+                    }
+                    // `{{`, the inner text and `}}`.
+                    _ => count += 4 + inner.chars().count(),
+                }
+                rest = close.get(2..).unwrap_or("");
+            }
+            None => {
+                count += open.chars().count();
+                rest = "";
+            }
+        }
+    }
+    count + rest.chars().count()
+}
+
+/// The byte offset of the first `cc` (two ASCII bytes `c`) in `s`: `s.find("{{")` without
+/// building a substring searcher.
+fn find_pair(s: &str, c: u8) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut from = 0;
+    while let Some(at) = bytes.get(from..)?.iter().position(|&b| b == c) {
+        let at = from + at;
+        if bytes.get(at + 1) == Some(&c) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -608,6 +749,219 @@ mod tests {
             fill_body("Hola {{1}}, {{ 2 }}.", &["Ana", "x"]),
             "Hola Ana, x."
         );
+    }
+
+    /// Every use and provider, for the comparisons below.
+    const USES: [TextUse; 5] = [
+        TextUse::Header,
+        TextUse::Body,
+        TextUse::UrlSuffix,
+        TextUse::Payload,
+        TextUse::MaytenExtra,
+    ];
+
+    /// Both providers.
+    const PROVIDERS: [Provider; 2] = [Provider::Aldeamo, Provider::Mayten];
+
+    /// A fixed-seed xorshift64 step, for reproducible pseudo-random inputs.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    /// Assert that `check_text` (fast path, then the rules) equals the rule-by-rule reference
+    /// for `value` in every use and provider; returns how many of those the fast path took.
+    fn assert_same_as_rules(value: &str) -> usize {
+        let mut fast = 0;
+        for usage in USES {
+            for provider in PROVIDERS {
+                let reference = check_text_rules(value, usage, provider);
+                if is_clean(value, usage) {
+                    fast += 1;
+                    assert!(
+                        reference.is_empty(),
+                        "fast path accepted {value:?} for {usage:?}: {reference:?}"
+                    );
+                }
+                assert_eq!(
+                    check_text(value, usage, provider),
+                    reference,
+                    "{value:?} {usage:?} {provider:?}"
+                );
+            }
+        }
+        fast
+    }
+
+    /// The fast path of `check_text` agrees with the rules at each rule's boundary.
+    #[test]
+    fn check_text_fast_path_edge_cases() {
+        let mut cases: Vec<String> = [
+            "",
+            " ",
+            "    ",
+            "     ",
+            "a    b",
+            "a     b",
+            "    a    ",
+            "a\tb",
+            "a\nb",
+            "a\rb",
+            "\t",
+            "\n",
+            "\x7f",
+            "a\x7fb",
+            "a\x00b",
+            "a\x0bb",
+            "a\x0cb",
+            "a\x1fb",
+            "\u{85}",
+            "a\u{85}b",
+            "a\u{80}b",
+            "a\u{9f}b",
+            "\u{a0}",
+            "a\u{a0}b",
+            "\u{a1}",
+            "a\u{2028}b",
+            "a\u{2029}b",
+            "\u{2028}",
+            "\u{2027}",
+            "\u{202a}",
+            "\u{2000}",
+            "\u{200a}",
+            "\u{200b}",
+            "\u{202f}",
+            "\u{205f}",
+            "\u{1680}",
+            "\u{3000}",
+            "\u{3001}",
+            " \u{3000} ",
+            "a://b",
+            "://",
+            "a:/b",
+            "a:b//",
+            "a:",
+            "a:/",
+            "a b",
+            "ab",
+            "Ana",
+            "José",
+            "ß",
+            "日本",
+            "😀",
+            "ñ ",
+            "order-123?x=1&y=2",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        for limit in [60usize, 256, 1024, 2000] {
+            for n in [limit - 1, limit, limit + 1] {
+                cases.push("x".repeat(n));
+                cases.push("é".repeat(n));
+                cases.push("日".repeat(n));
+                cases.push("😀".repeat(n));
+                cases.push(format!("{}é", "a".repeat(n - 1)));
+                cases.push(format!("{}😀", "a b".repeat(n / 3)));
+            }
+        }
+        let mut fast = 0;
+        for case in &cases {
+            fast += assert_same_as_rules(case);
+        }
+        assert!(fast > 100, "the fast path was taken only {fast} times");
+        // Clean values take the fast path.
+        assert!(is_clean("Ana", TextUse::Header));
+        assert!(is_clean("José    Pérez", TextUse::Body));
+        assert!(is_clean(&"é".repeat(60), TextUse::Header));
+        assert!(!is_clean(&"é".repeat(61), TextUse::Header));
+        assert!(is_clean("order-123", TextUse::UrlSuffix));
+        assert!(is_clean("", TextUse::MaytenExtra));
+    }
+
+    /// The fast path of `check_text` agrees with the rules on 4000 pseudo-random strings.
+    #[test]
+    fn check_text_fast_path_random() {
+        const ALPHABET: [char; 16] = [
+            'a', 'Z', '0', ' ', ' ', '\t', '\r', '\n', 'é', 'ß', '\u{85}', '\u{a0}', '\u{2028}',
+            ':', '/', '\u{7f}',
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut fast = 0;
+        let mut value = String::new();
+        for round in 0..4000 {
+            value.clear();
+            let len = (xorshift(&mut state) % if round % 10 == 0 { 300 } else { 70 }) as usize;
+            // Half the strings lean on letters, so that many are clean.
+            let letters = round % 2 == 0;
+            for _ in 0..len {
+                let r = xorshift(&mut state);
+                let c = if letters && !r.is_multiple_of(8) {
+                    ALPHABET[(r >> 8) as usize % 3]
+                } else {
+                    ALPHABET[(r >> 8) as usize % ALPHABET.len()]
+                };
+                value.push(c);
+            }
+            fast += assert_same_as_rules(&value);
+        }
+        assert!(fast > 1000, "the fast path was taken only {fast} times");
+    }
+
+    /// `filled_body_chars` is the character count of `fill_body`, placeholders or not.
+    #[test]
+    fn filled_body_chars_matches_fill_body() {
+        let bodies = [
+            "",
+            "Hola",
+            "Hola {{1}}, tu pedido {{ 2 }} llega el {{3}}.",
+            "{{1}}{{2}}{{1}}",
+            "Fuera de rango: {{9}} y {{0}}",
+            "Sin cerrar {{1",
+            "Sin cerrar {{",
+            "{{x}} y {{ }} y {{}}",
+            "{{{1}}}",
+            "}}{{1}}{{",
+            "a{b{{1}}c}d",
+            "{{+1}} {{01}} {{1 }}",
+            "ñandú {{ 1 }} 😀 {{2}}",
+            "{{1}}",
+        ];
+        let params: [&[&str]; 5] = [
+            &[],
+            &["Ana"],
+            &["José Pérez", "A-123", "25 de febrero de 1977"],
+            &["", "😀😀", "日本語"],
+            &["{{2}}", "x"],
+        ];
+        for body in bodies {
+            for p in params {
+                assert_eq!(
+                    filled_body_chars(body, p),
+                    fill_body(body, p).chars().count(),
+                    "{body:?} {p:?}"
+                );
+            }
+        }
+        // Pseudo-random bodies over braces, digits, spaces and multi-byte letters.
+        const ALPHABET: [char; 9] = ['{', '{', '}', '}', '1', '2', '9', ' ', 'é'];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut body = String::new();
+        for _ in 0..3000 {
+            body.clear();
+            for _ in 0..xorshift(&mut state) % 24 {
+                body.push(ALPHABET[(xorshift(&mut state) >> 8) as usize % ALPHABET.len()]);
+            }
+            for p in params {
+                assert_eq!(
+                    filled_body_chars(&body, p),
+                    fill_body(&body, p).chars().count(),
+                    "{body:?} {p:?}"
+                );
+            }
+        }
     }
 
     /// Media links must be https and of the header's file type.

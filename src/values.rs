@@ -10,7 +10,6 @@
 //! allocates only the returned `String`, and no input makes them panic.
 
 use std::fmt;
-use std::fmt::Write as _;
 
 /// The largest `amount_1000` WhatsApp accepts (`i32::MAX`): an amount of 2,147,483.647.
 pub const MAX_AMOUNT_1000: i64 = i32::MAX as i64;
@@ -236,7 +235,7 @@ fn out_of_range(t: &str, negative: bool) -> ValueError {
 /// the ISO list but are always a mistake in a message to a customer; and withdrawn codes such
 /// as `ANG` (replaced by `XCG` in 2025), `BGN` (Bulgaria adopted the euro in 2026), `HRK`,
 /// `SLL`, `ZWL`, `CUC`, `VEF`, `MRO`, `STD`, `BYR`.
-static ISO_4217: &[&str] = &[
+const ISO_4217: &[&str] = &[
     "AED", "AFN", "ALL", "AMD", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BHD",
     "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF",
     "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUP", "CVE", "CZK", "DJF",
@@ -254,16 +253,50 @@ static ISO_4217: &[&str] = &[
 ];
 
 /// Currencies whose ISO 4217 minor unit is 0 (no decimals), sorted.
-static MINOR_UNITS_0: &[&str] = &[
+const MINOR_UNITS_0: &[&str] = &[
     "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND",
     "VUV", "XAF", "XOF", "XPF",
 ];
 
 /// Currencies whose ISO 4217 minor unit is 3, sorted.
-static MINOR_UNITS_3: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+const MINOR_UNITS_3: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
 
 /// Currencies whose ISO 4217 minor unit is 4 (units of account), sorted.
-static MINOR_UNITS_4: &[&str] = &["CLF", "UYW"];
+const MINOR_UNITS_4: &[&str] = &["CLF", "UYW"];
+
+/// A three-byte code as an integer, big-endian, so that keys sort as the codes do; `None`
+/// for any other length. Comparing keys is one integer compare instead of a `memcmp`.
+const fn code_key(code: &[u8]) -> Option<u32> {
+    match *code {
+        [a, b, c] => Some(u32::from_be_bytes([0, a, b, c])),
+        _ => None,
+    }
+}
+
+/// The keys of a sorted table of three-letter codes, built at compile time (a code of another
+/// length is a compile error).
+const fn code_keys<const N: usize>(codes: &[&str]) -> [u32; N] {
+    assert!(codes.len() == N);
+    let mut keys = [0u32; N];
+    let mut i = 0;
+    while i < N {
+        keys[i] = match code_key(codes[i].as_bytes()) {
+            Some(key) => key,
+            None => panic!("currency codes have three letters"),
+        };
+        i += 1;
+    }
+    keys
+}
+
+/// [`ISO_4217`] as [`code_key`]s, sorted as the codes are.
+static ISO_4217_KEYS: [u32; ISO_4217.len()] = code_keys(ISO_4217);
+/// [`MINOR_UNITS_0`] as [`code_key`]s.
+static MINOR_UNITS_0_KEYS: [u32; MINOR_UNITS_0.len()] = code_keys(MINOR_UNITS_0);
+/// [`MINOR_UNITS_3`] as [`code_key`]s.
+static MINOR_UNITS_3_KEYS: [u32; MINOR_UNITS_3.len()] = code_keys(MINOR_UNITS_3);
+/// [`MINOR_UNITS_4`] as [`code_key`]s.
+static MINOR_UNITS_4_KEYS: [u32; MINOR_UNITS_4.len()] = code_keys(MINOR_UNITS_4);
 
 /// True when `code` is an active ISO 4217 alphabetic code: exactly three uppercase ASCII
 /// letters found in the official list.
@@ -272,18 +305,21 @@ static MINOR_UNITS_4: &[&str] = &["CLF", "UYW"];
 /// and `XTS` (testing) are rejected although ISO lists them; withdrawn codes (`HRK`, `BGN`,
 /// `ANG`, ...) are rejected too.
 pub fn is_currency_code(code: &str) -> bool {
-    code.len() == 3
-        && code.bytes().all(|c| c.is_ascii_uppercase())
-        && ISO_4217.binary_search(&code).is_ok()
+    code_key(code.as_bytes()).is_some_and(|key| {
+        code.bytes().all(|c| c.is_ascii_uppercase()) && ISO_4217_KEYS.binary_search(&key).is_ok()
+    })
 }
 
 /// The ISO 4217 minor unit of `code` (decimals normally shown); 2 for anything not listed.
 fn minor_units(code: &str) -> u8 {
-    if MINOR_UNITS_0.binary_search(&code).is_ok() {
+    let Some(key) = code_key(code.as_bytes()) else {
+        return 2;
+    };
+    if MINOR_UNITS_0_KEYS.binary_search(&key).is_ok() {
         0
-    } else if MINOR_UNITS_3.binary_search(&code).is_ok() {
+    } else if MINOR_UNITS_3_KEYS.binary_search(&key).is_ok() {
         3
-    } else if MINOR_UNITS_4.binary_search(&code).is_ok() {
+    } else if MINOR_UNITS_4_KEYS.binary_search(&key).is_ok() {
         4
     } else {
         2
@@ -316,13 +352,7 @@ struct Locale {
 /// Spanish and Portuguese write `.` for thousands and `,` for decimals, except Mexican and
 /// Peruvian Spanish (`es_MX`, `es_PE`), which write numbers like English (`1,234.56`).
 fn locale(language: &str) -> Locale {
-    let (primary, region) = match language.find(['_', '-']) {
-        Some(at) => (
-            language.get(..at).unwrap_or(""),
-            language.get(at + 1..).unwrap_or(""),
-        ),
-        None => (language, ""),
-    };
+    let (primary, region) = split_language(language);
     let lang = if primary.eq_ignore_ascii_case("es") {
         Lang::Es
     } else if primary.eq_ignore_ascii_case("pt") {
@@ -350,6 +380,18 @@ fn locale(language: &str) -> Locale {
     }
 }
 
+/// A language code's language and region, split at the first `_` or `-` (`"es_AR"` is
+/// `("es", "AR")`, `"es"` is `("es", "")`). Searches bytes: both separators are ASCII.
+fn split_language(language: &str) -> (&str, &str) {
+    match language.bytes().position(|b| b == b'_' || b == b'-') {
+        Some(at) => (
+            language.get(..at).unwrap_or(""),
+            language.get(at + 1..).unwrap_or(""),
+        ),
+        None => (language, ""),
+    }
+}
+
 /// The symbol written before the amount, when the currency has a well-known one.
 fn currency_symbol(code: &str, lang: Lang) -> Option<&'static str> {
     match code {
@@ -363,12 +405,11 @@ fn currency_symbol(code: &str, lang: Lang) -> Option<&'static str> {
     }
 }
 
-/// Append `value` in decimal with `sep` between groups of three digits.
-fn push_grouped(out: &mut String, value: u64, sep: char) {
-    let mut digits = [0u8; 20];
+/// The decimal digits of `value`, written at the end of `buf` (20 bytes hold `u64::MAX`).
+fn decimal_digits(value: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut n = 0usize;
     let mut v = value;
-    for slot in digits.iter_mut().rev() {
+    for slot in buf.iter_mut().rev() {
         *slot = b'0' + (v % 10) as u8;
         n += 1;
         v /= 10;
@@ -376,12 +417,56 @@ fn push_grouped(out: &mut String, value: u64, sep: char) {
             break;
         }
     }
-    let start = digits.len() - n;
-    for (i, &d) in digits.iter().skip(start).enumerate() {
+    buf.get(buf.len() - n..).unwrap_or(&[])
+}
+
+/// Append `value` in decimal with `sep` between groups of three digits.
+fn push_grouped(out: &mut String, value: u64, sep: char) {
+    let mut buf = [0u8; 20];
+    let digits = decimal_digits(value, &mut buf);
+    let n = digits.len();
+    for (i, &d) in digits.iter().enumerate() {
         if i > 0 && (n - i).is_multiple_of(3) {
             out.push(sep);
         }
         out.push(char::from(d));
+    }
+}
+
+/// Append `value` in decimal, with leading zeros up to `width` digits, as
+/// `format!("{value:0width$}")` does.
+fn push_padded(out: &mut String, value: u64, width: usize) {
+    // Days, hours and minutes: one or two digits, without the general loop.
+    if value < 100 && width <= 2 {
+        let (tens, units) = (value / 10, value % 10);
+        if tens > 0 || width == 2 {
+            out.push(char::from(b'0' + tens as u8));
+        }
+        out.push(char::from(b'0' + units as u8));
+        return;
+    }
+    let mut buf = [0u8; 20];
+    let digits = decimal_digits(value, &mut buf);
+    for _ in digits.len()..width {
+        out.push('0');
+    }
+    for &d in digits {
+        out.push(char::from(d));
+    }
+}
+
+/// Append `value` as `format!("{value:0width$}")` does: a `-` first when negative, counted in
+/// `width`, then the digits padded with zeros.
+fn push_signed(out: &mut String, value: i32, width: usize) {
+    if value < 0 {
+        out.push('-');
+        push_padded(
+            out,
+            u64::from(value.unsigned_abs()),
+            width.saturating_sub(1),
+        );
+    } else {
+        push_padded(out, u64::from(value.unsigned_abs()), width);
     }
 }
 
@@ -763,30 +848,49 @@ pub fn date_fallback(value: &DateTimeValue, language: &str) -> String {
     let month = usize::from(value.month)
         .checked_sub(1)
         .and_then(|i| months.get(i));
+    // Built piece by piece, without the formatting machinery: this runs once per recipient.
     let mut out = String::with_capacity(40);
-    // Writing to a String cannot fail; the results are ignored for that reason.
     match (lang, month) {
         (Lang::En, Some(name)) => {
-            let _ = write!(out, "{name} {}, {}", value.day, value.year);
+            // "February 25, 1977"
+            out.push_str(name);
+            out.push(' ');
+            push_padded(&mut out, u64::from(value.day), 1);
+            out.push_str(", ");
+            push_signed(&mut out, value.year, 1);
         }
         (Lang::Es | Lang::Pt, Some(name)) => {
-            let _ = write!(out, "{} de {name} de {}", value.day, value.year);
+            // "25 de febrero de 1977"
+            push_padded(&mut out, u64::from(value.day), 1);
+            out.push_str(" de ");
+            out.push_str(name);
+            out.push_str(" de ");
+            push_signed(&mut out, value.year, 1);
         }
         // Only reachable for a hand-built value with a bad month: fall back to ISO.
         (_, None) => {
-            let _ = write!(out, "{:04}-{:02}-{:02}", value.year, value.month, value.day);
+            push_signed(&mut out, value.year, 4);
+            out.push('-');
+            push_padded(&mut out, u64::from(value.month), 2);
+            out.push('-');
+            push_padded(&mut out, u64::from(value.day), 2);
         }
     }
     if let Some((hour, minute)) = value.time {
+        out.push_str(", ");
         if lang == Lang::En {
             let h12 = match hour % 12 {
                 0 => 12,
                 h => h,
             };
-            let half = if hour < 12 { "AM" } else { "PM" };
-            let _ = write!(out, ", {h12}:{minute:02} {half}");
+            push_padded(&mut out, u64::from(h12), 1);
+            out.push(':');
+            push_padded(&mut out, u64::from(minute), 2);
+            out.push_str(if hour < 12 { " AM" } else { " PM" });
         } else {
-            let _ = write!(out, ", {hour:02}:{minute:02}");
+            push_padded(&mut out, u64::from(hour), 2);
+            out.push(':');
+            push_padded(&mut out, u64::from(minute), 2);
         }
     }
     out
@@ -795,6 +899,7 @@ pub fn date_fallback(value: &DateTimeValue, language: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     /// Shorthand: the amount_1000 of a string that must parse.
     fn a1000(s: &str) -> i64 {
@@ -819,6 +924,318 @@ mod tests {
     /// Shorthand: the error of a string that must not parse as a date.
     fn date_err(s: &str) -> ValueError {
         parse_date_time(s).expect_err(s)
+    }
+
+    /// The `push_grouped` before the digit writer was shared, for the comparison below.
+    fn reference_push_grouped(out: &mut String, value: u64, sep: char) {
+        let mut digits = [0u8; 20];
+        let mut n = 0usize;
+        let mut v = value;
+        for slot in digits.iter_mut().rev() {
+            *slot = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        let start = digits.len() - n;
+        for (i, &d) in digits.iter().skip(start).enumerate() {
+            if i > 0 && (n - i).is_multiple_of(3) {
+                out.push(sep);
+            }
+            out.push(char::from(d));
+        }
+    }
+
+    /// `is_currency_code` as it was before the packed keys, for comparison.
+    fn reference_is_currency_code(code: &str) -> bool {
+        code.len() == 3
+            && code.bytes().all(|c| c.is_ascii_uppercase())
+            && ISO_4217.binary_search(&code).is_ok()
+    }
+
+    /// `minor_units` as it was before the packed keys, for comparison.
+    fn reference_minor_units(code: &str) -> u8 {
+        if MINOR_UNITS_0.binary_search(&code).is_ok() {
+            0
+        } else if MINOR_UNITS_3.binary_search(&code).is_ok() {
+            3
+        } else if MINOR_UNITS_4.binary_search(&code).is_ok() {
+            4
+        } else {
+            2
+        }
+    }
+
+    /// How `locale` split a language code when it searched for chars, for comparison.
+    fn reference_split_language(language: &str) -> (&str, &str) {
+        match language.find(['_', '-']) {
+            Some(at) => (
+                language.get(..at).unwrap_or(""),
+                language.get(at + 1..).unwrap_or(""),
+            ),
+            None => (language, ""),
+        }
+    }
+
+    /// The packed-key code lookups and `split_language` answer as the `&str` searches did.
+    #[test]
+    fn lookups_match_reference() {
+        for keys in [
+            &ISO_4217_KEYS[..],
+            &MINOR_UNITS_0_KEYS[..],
+            &MINOR_UNITS_3_KEYS[..],
+            &MINOR_UNITS_4_KEYS[..],
+        ] {
+            assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        }
+        let letters: Vec<char> = ('A'..='Z').chain(['a', 'z', '_', 'é', '0']).collect();
+        let mut code = String::new();
+        for &a in &letters {
+            for &b in &letters {
+                for &c in &letters {
+                    code.clear();
+                    code.extend([a, b, c]);
+                    assert_eq!(
+                        is_currency_code(&code),
+                        reference_is_currency_code(&code),
+                        "{code}"
+                    );
+                    assert_eq!(minor_units(&code), reference_minor_units(&code), "{code}");
+                }
+            }
+        }
+        for code in ["", "U", "US", "USDD", "CLPX", " CLP", "CLP ", "ÚSD", "€"] {
+            assert_eq!(is_currency_code(code), reference_is_currency_code(code));
+            assert_eq!(minor_units(code), reference_minor_units(code));
+        }
+        for language in [
+            "", "es", "es_AR", "es-MX", "pt_BR", "pt-br", "_", "-", "_es", "é_MX", "ñ-x", "en__US",
+        ] {
+            assert_eq!(
+                split_language(language),
+                reference_split_language(language),
+                "{language}"
+            );
+        }
+    }
+
+    /// `currency_fallback` as it was before the shared digit writer and the packed-key
+    /// lookups, for comparison.
+    fn reference_currency_fallback(amount: &Amount, code: &str, language: &str) -> String {
+        let loc = locale(language);
+        let magnitude = amount.amount_1000.unsigned_abs();
+        let units = magnitude / 1000;
+        let thousandths = magnitude % 1000;
+        // Decimals needed to show the exact value, whatever `scale` claims.
+        let exact = if thousandths == 0 {
+            0
+        } else if thousandths.is_multiple_of(100) {
+            1
+        } else if thousandths.is_multiple_of(10) {
+            2
+        } else {
+            3
+        };
+        let decimals = reference_minor_units(code)
+            .max(amount.scale.min(3))
+            .max(exact);
+
+        let mut out = String::with_capacity(32);
+        if amount.amount_1000 < 0 {
+            out.push('-');
+        }
+        match currency_symbol(code, loc.lang) {
+            Some(symbol) => out.push_str(symbol),
+            None if code.is_empty() => {}
+            None => {
+                out.push_str(code);
+                out.push(' ');
+            }
+        }
+        reference_push_grouped(&mut out, units, loc.thousands);
+        if decimals > 0 {
+            out.push(loc.decimal);
+            let digits = [thousandths / 100, thousandths / 10 % 10, thousandths % 10];
+            for k in 0..usize::from(decimals) {
+                let d = digits.get(k).copied().unwrap_or(0);
+                out.push(char::from(b'0' + d as u8));
+            }
+        }
+        out
+    }
+
+    /// `date_fallback` as it was when it used `write!`, for comparison.
+    fn reference_date_fallback(value: &DateTimeValue, language: &str) -> String {
+        let lang = locale(language).lang;
+        let months = match lang {
+            Lang::En => &MONTHS_EN,
+            Lang::Es => &MONTHS_ES,
+            Lang::Pt => &MONTHS_PT,
+        };
+        let month = usize::from(value.month)
+            .checked_sub(1)
+            .and_then(|i| months.get(i));
+        let mut out = String::with_capacity(40);
+        // Writing to a String cannot fail; the results are ignored for that reason.
+        match (lang, month) {
+            (Lang::En, Some(name)) => {
+                let _ = write!(out, "{name} {}, {}", value.day, value.year);
+            }
+            (Lang::Es | Lang::Pt, Some(name)) => {
+                let _ = write!(out, "{} de {name} de {}", value.day, value.year);
+            }
+            // Only reachable for a hand-built value with a bad month: fall back to ISO.
+            (_, None) => {
+                let _ = write!(out, "{:04}-{:02}-{:02}", value.year, value.month, value.day);
+            }
+        }
+        if let Some((hour, minute)) = value.time {
+            if lang == Lang::En {
+                let h12 = match hour % 12 {
+                    0 => 12,
+                    h => h,
+                };
+                let half = if hour < 12 { "AM" } else { "PM" };
+                let _ = write!(out, ", {h12}:{minute:02} {half}");
+            } else {
+                let _ = write!(out, ", {hour:02}:{minute:02}");
+            }
+        }
+        out
+    }
+
+    /// Currency and date fallbacks are byte-identical to the former code on edge values.
+    #[test]
+    fn fallbacks_match_reference() {
+        let languages = ["es", "es_MX", "es_PE", "en_US", "pt_BR", "fr", "", "ES_ar"];
+        let mut amounts: Vec<i64> = vec![
+            0,
+            1,
+            5,
+            -5,
+            10,
+            100,
+            999,
+            1000,
+            1001,
+            -1000,
+            999_995,
+            -999_995,
+            999_999,
+            1_000_000,
+            1_234_560,
+            1_000_000_000_000,
+            MAX_AMOUNT_1000,
+            MIN_AMOUNT_1000,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Spread over magnitudes: shift a random value right by a random amount.
+            let v = (state >> (state % 63)) as i64;
+            amounts.push(if state & 1 == 0 { v } else { -v });
+        }
+        let codes: Vec<&str> = ISO_4217.iter().copied().chain(["", "XXX"]).collect();
+        for &amount_1000 in &amounts {
+            for scale in [0u8, 3, 7] {
+                let a = Amount { amount_1000, scale };
+                for code in &codes {
+                    for language in languages {
+                        assert_eq!(
+                            currency_fallback(&a, code, language),
+                            reference_currency_fallback(&a, code, language),
+                            "{a:?} {code} {language}"
+                        );
+                    }
+                }
+            }
+        }
+        // Parsed amounts too, as the compiler produces them.
+        for s in [
+            "0",
+            "-0.5",
+            "0.005",
+            "19.99",
+            "999.995",
+            "1000",
+            "1234.5",
+            "2147483.647",
+            "-2147483.648",
+        ] {
+            let a = parse_amount(s).expect(s);
+            for code in [
+                "USD", "COP", "EUR", "BRL", "PEN", "JPY", "KWD", "CLF", "GTQ",
+            ] {
+                for language in languages {
+                    assert_eq!(
+                        currency_fallback(&a, code, language),
+                        reference_currency_fallback(&a, code, language),
+                        "{s} {code} {language}"
+                    );
+                }
+            }
+        }
+        let times = [
+            None,
+            Some((0, 0)),
+            Some((0, 5)),
+            Some((9, 7)),
+            Some((11, 59)),
+            Some((12, 0)),
+            Some((13, 30)),
+            Some((23, 59)),
+            Some((200, 200)),
+            Some((255, 255)),
+        ];
+        let years = [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            1977,
+            2026,
+            9999,
+            10_000,
+            -1,
+            -5,
+            -999,
+            -1000,
+            i32::MAX,
+            i32::MIN,
+        ];
+        for year in years {
+            for month in 0..=14u8 {
+                for day in [0u8, 1, 9, 10, 25, 31, 99, 255] {
+                    for time in times {
+                        let d = DateTimeValue {
+                            year,
+                            month,
+                            day,
+                            day_of_week: 1,
+                            time,
+                        };
+                        for language in languages {
+                            assert_eq!(
+                                date_fallback(&d, language),
+                                reference_date_fallback(&d, language),
+                                "{d:?} {language}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// Values that floats get wrong are exact: 0.1, 0.2, 0.3, 2.675, 19.99, 100.99, 1.005.
