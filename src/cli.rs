@@ -48,10 +48,14 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// The threads to compile with.
-    pub fn jobs(&self) -> usize {
-        self.jobs
-            .map_or_else(crate::parallel::default_jobs, usize::from)
+    /// How to compile: `--jobs` threads; `encode` when the caller emits requests.
+    pub fn run_options(&self, encode: bool) -> compile::RunOptions {
+        compile::RunOptions {
+            jobs: self
+                .jobs
+                .map_or_else(crate::parallel::default_jobs, usize::from),
+            encode,
+        }
     }
 }
 
@@ -388,7 +392,13 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> i32 {
     let loaded = compile::load(&paths_or_default(paths), &mut sources, &mut diags);
     let mut summaries = Vec::new();
     if !diags.has_errors() {
-        summaries = compile::run(&loaded, cli.jobs(), &mut sources, &mut diags, &mut |_| true);
+        summaries = compile::run(
+            &loaded,
+            cli.run_options(false),
+            &mut sources,
+            &mut diags,
+            &mut |_| true,
+        );
     }
     report(cli, &diags, &sources);
     if cli.verbose > 0 && !cli.quiet {
@@ -498,12 +508,9 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
         stats.add(&request);
         if let Some(t) = target.as_mut()
             && write_error.is_none()
+            && let Err(err) = request.write_ndjson(t.writer())
         {
-            let mut line = request.to_ndjson();
-            line.push('\n');
-            if let Err(err) = t.writer().write_all(line.as_bytes()) {
-                write_error = Some(err);
-            }
+            write_error = Some(err);
         }
     };
     let hashing = args.out.is_some();
@@ -511,7 +518,7 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     let mut already = 0u64;
     let summaries = compile::run(
         &loaded,
-        cli.jobs(),
+        cli.run_options(true),
         &mut sources,
         &mut diags,
         &mut |message| {
@@ -599,11 +606,13 @@ impl RequestStats {
         for r in &request.recipients {
             if !seen.contains(&&*r.campaign) {
                 seen.push(&r.campaign);
-                let entry = self
-                    .per_campaign
-                    .entry(r.campaign.to_string())
-                    .or_insert((0, request.url.clone()));
-                entry.0 += 1;
+                match self.per_campaign.get_mut(&*r.campaign) {
+                    Some(entry) => entry.0 += 1,
+                    None => {
+                        self.per_campaign
+                            .insert(r.campaign.to_string(), (1, request.url.clone()));
+                    }
+                }
             }
         }
     }

@@ -64,6 +64,16 @@ pub struct CampaignSummary {
     pub previews: Vec<Preview>,
 }
 
+/// How [`run`] works.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Threads compiling recipients (1: all on the calling thread).
+    pub jobs: usize,
+    /// Serialise each message's provider JSON on the compiling threads
+    /// ([`Message::encoded`]), for callers that emit requests.
+    pub encode: bool,
+}
+
 /// The loaded, validated project and the files behind it.
 pub struct Loaded {
     /// The documents.
@@ -83,7 +93,7 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) -
 /// `sink`, which returns false to stop early. Returns a summary per campaign.
 pub fn run(
     loaded: &Loaded,
-    jobs: usize,
+    options: RunOptions,
     sources: &mut Sources,
     diags: &mut Diagnostics,
     sink: &mut dyn FnMut(Message) -> bool,
@@ -104,7 +114,7 @@ pub fn run(
             .map(|d| d.text.clone())
             .unwrap_or_else(|| Arc::from(""));
         summaries.push(run_campaign(
-            campaign, &text, jobs, sources, diags, &mut sink,
+            campaign, &text, options, sources, diags, &mut sink,
         ));
         if stopped.get() {
             break;
@@ -284,6 +294,35 @@ struct Work<'a> {
     campaign: &'a Campaign,
     renderer: &'a Renderer,
     set: &'a CompiledSet,
+    names: &'a Names,
+    encode: bool,
+}
+
+/// How diagnostics name the campaign's parameters, made once rather than per row.
+struct Names {
+    /// `body parameter N` and `body parameter N (fallback)`.
+    body: Vec<(String, String)>,
+    /// `button N`.
+    buttons: Vec<String>,
+}
+
+impl Names {
+    fn new(set: &CompiledSet) -> Names {
+        Names {
+            body: (1..=set.body.len())
+                .map(|i| {
+                    let what = format!("body parameter {i}");
+                    let fallback = format!("{what} (fallback)");
+                    (what, fallback)
+                })
+                .collect(),
+            buttons: set
+                .buttons
+                .iter()
+                .map(|(index, ..)| format!("button {index}"))
+                .collect(),
+        }
+    }
 }
 
 /// Where a row's compilation stopped and what the collector must check against earlier rows.
@@ -333,6 +372,9 @@ impl<'a> Work<'a> {
         let mut message = compile_row(self, &ctx, &mut cx, &mut marks);
         if let Some(m) = message.as_mut() {
             m.origin = shown_origin(self.campaign, &origin);
+            if self.encode && !cx.failed() {
+                m.encoded = crate::emit::encode(m);
+            }
         }
         Outcome {
             origin: Some(origin),
@@ -500,7 +542,7 @@ fn report(
 fn run_campaign(
     campaign: &Campaign,
     text: &str,
-    jobs: usize,
+    options: RunOptions,
     sources: &mut Sources,
     diags: &mut Diagnostics,
     sink: &mut dyn FnMut(Message) -> bool,
@@ -540,15 +582,18 @@ fn run_campaign(
                 .with_help("add `tracking_number: \"{{ order_id }}\"` (or another unique field) so that reports can match Mayten's answers to recipients"),
         );
     }
+    let names = Names::new(&set);
     let work = Work {
         campaign,
         renderer: &renderer,
         set: &set,
+        names: &names,
+        encode: options.encode,
     };
     let jobs = if matches!(rows, Rows::Inline(..)) {
         1
     } else {
-        jobs
+        options.jobs
     };
     let mut collector = Collector {
         work,
@@ -824,12 +869,13 @@ fn compile_row<'a>(
         };
         let mut body = Vec::with_capacity(set.body.len());
         for (i, param) in set.body.iter().enumerate() {
-            let what = format!("body parameter {}", i + 1);
+            let (what, what_fallback) = &work.names.body[i];
+            let what = what.as_str();
             match param {
                 BodyCompiled::Text(c) => {
-                    let value = render_or_report(renderer, c.as_ref(), ctx, cx, &what)?;
+                    let value = render_or_report(renderer, c.as_ref(), ctx, cx, what)?;
                     let problems = check_text(&value, TextUse::Body, provider);
-                    cx.text_problems(c.as_ref(), &what, problems, None);
+                    cx.text_problems(c.as_ref(), what, problems, None);
                     body.push(BodyParam::Text(value));
                 }
                 BodyCompiled::Currency {
@@ -837,8 +883,8 @@ fn compile_row<'a>(
                     code,
                     fallback,
                 } => {
-                    let amount_text = render_or_report(renderer, amount.as_ref(), ctx, cx, &what)?;
-                    let code_text = render_or_report(renderer, code.as_ref(), ctx, cx, &what)?;
+                    let amount_text = render_or_report(renderer, amount.as_ref(), ctx, cx, what)?;
+                    let code_text = render_or_report(renderer, code.as_ref(), ctx, cx, what)?;
                     let code_text = code_text.trim().to_owned();
                     if !values::is_currency_code(&code_text) {
                         let upper = code_text.to_ascii_uppercase();
@@ -877,13 +923,13 @@ fn compile_row<'a>(
                         cx.report(amount.as_ref(), Code::NonPositiveAmount, Severity::Warning, format!("{what}: the amount `{}` is not positive", amount_text.trim()), "check the data, or leave such rows out with `where: \"amount | float > 0\"`".to_owned());
                     }
                     let fallback_text = match fallback {
-                        Some(c) => render_or_report(renderer, Some(c), ctx, cx, &what)?,
+                        Some(c) => render_or_report(renderer, Some(c), ctx, cx, what)?,
                         None => values::currency_fallback(&parsed, &code_text, &language),
                     };
                     let problems = check_text(&fallback_text, TextUse::Body, provider);
                     cx.text_problems(
                         fallback.as_ref().or(amount.as_ref()),
-                        &format!("{what} (fallback)"),
+                        what_fallback,
                         problems,
                         None,
                     );
@@ -894,7 +940,7 @@ fn compile_row<'a>(
                     });
                 }
                 BodyCompiled::DateTime { value, fallback } => {
-                    let text = render_or_report(renderer, value.as_ref(), ctx, cx, &what)?;
+                    let text = render_or_report(renderer, value.as_ref(), ctx, cx, what)?;
                     let parsed = match values::parse_date_time(&text) {
                         Ok(v) => v,
                         Err(err) => {
@@ -911,13 +957,13 @@ fn compile_row<'a>(
                         }
                     };
                     let fallback_text = match fallback {
-                        Some(c) => render_or_report(renderer, Some(c), ctx, cx, &what)?,
+                        Some(c) => render_or_report(renderer, Some(c), ctx, cx, what)?,
                         None => values::date_fallback(&parsed, &language),
                     };
                     let problems = check_text(&fallback_text, TextUse::Body, provider);
                     cx.text_problems(
                         fallback.as_ref().or(value.as_ref()),
-                        &format!("{what} (fallback)"),
+                        what_fallback,
                         problems,
                         None,
                     );
@@ -929,16 +975,15 @@ fn compile_row<'a>(
             }
         }
         let mut buttons = Vec::with_capacity(set.buttons.len());
-        for (index, payload, c) in &set.buttons {
-            let what = format!("button {index}");
-            let value = render_or_report(renderer, c.as_ref(), ctx, cx, &what)?;
+        for ((index, payload, c), what) in set.buttons.iter().zip(&work.names.buttons) {
+            let value = render_or_report(renderer, c.as_ref(), ctx, cx, what)?;
             let usage = if *payload {
                 TextUse::Payload
             } else {
                 TextUse::UrlSuffix
             };
             let problems = check_text(&value, usage, provider);
-            cx.text_problems(c.as_ref(), &what, problems, None);
+            cx.text_problems(c.as_ref(), what, problems, None);
             buttons.push(ButtonParam {
                 index: *index,
                 kind: if *payload {
@@ -950,8 +995,7 @@ fn compile_row<'a>(
         }
         if !cx.failed() {
             let shown: Vec<&str> = body.iter().map(BodyParam::display).collect();
-            let filled = fill_body(&template.body, &shown);
-            let len = filled.chars().count();
+            let len = crate::check::filled_body_chars(&template.body, &shown);
             if len > 1024 {
                 cx.report(None, Code::BodyTooLong, Severity::Error, format!("with its parameters in place the body is {len} characters; WhatsApp allows 1024"), "shorten the longest parameters (error 132005 otherwise)".to_owned());
             }
@@ -971,6 +1015,7 @@ fn compile_row<'a>(
         tracking_number,
         internal_params,
         chat_params,
+        encoded: None,
     })
 }
 

@@ -22,6 +22,9 @@ pub struct Message {
     pub internal_params: Vec<String>,
     /// Mayten: parameters visible to bots and agents.
     pub chat_params: Vec<String>,
+    /// The provider JSON of this message ([`crate::emit::encode`]) when it was serialised
+    /// ahead, on the thread that compiled it; otherwise the emitter serialises it.
+    pub encoded: Option<String>,
 }
 
 /// The content of a message.

@@ -32,8 +32,13 @@ impl Header {
         Header { names, index }
     }
 
-    /// The position of a column.
+    /// The position of a column (the first, when names repeat).
     pub fn position(&self, name: &str) -> Option<usize> {
+        // Expressions look columns up for every row: comparing a few names is cheaper than
+        // hashing.
+        if self.names.len() <= 16 {
+            return self.names.iter().position(|n| &**n == name);
+        }
         self.index.get(name).copied()
     }
 }

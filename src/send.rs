@@ -149,7 +149,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
         let mut on_plain = |r: Request| hasher.add(&r);
         let summaries = compile::run(
             &loaded,
-            cli.jobs(),
+            cli.run_options(true),
             &mut sources,
             &mut diags,
             &mut |message| {
@@ -282,7 +282,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
         let journal_for_compile = journal.clone();
         let loaded_ref = &loaded;
         let endpoints_ref = &endpoints;
-        let jobs = cli.jobs();
+        let run_options = cli.run_options(true);
         let producer = scope.spawn(move || {
             let mut sources = Sources::default();
             let mut diags = Diagnostics::new();
@@ -293,16 +293,22 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
                     open.set(false);
                 }
             };
-            compile::run(loaded_ref, jobs, &mut sources, &mut diags, &mut |message| {
-                let done = journal_for_compile
-                    .lock()
-                    .map(|j| j.is_done(&message.target.campaign, &message.to, retry_uncertain))
-                    .unwrap_or(true);
-                if !done {
-                    emitter.push(&message, &mut on_request);
-                }
-                open.get()
-            });
+            compile::run(
+                loaded_ref,
+                run_options,
+                &mut sources,
+                &mut diags,
+                &mut |message| {
+                    let done = journal_for_compile
+                        .lock()
+                        .map(|j| j.is_done(&message.target.campaign, &message.to, retry_uncertain))
+                        .unwrap_or(true);
+                    if !done {
+                        emitter.push(&message, &mut on_request);
+                    }
+                    open.get()
+                },
+            );
             if open.get() {
                 emitter.finish(&mut on_request);
             }

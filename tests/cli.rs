@@ -450,3 +450,114 @@ fn sarif_validates_against_its_schema() {
         assert!(errors.is_empty(), "{errors:?}");
     }
 }
+
+/// A project of 1,500 CSV rows for both providers, over several batches: repeated numbers and
+/// tracking numbers, and with `errors` some bad numbers and amounts.
+fn many_rows_project(errors: bool) -> tempfile::TempDir {
+    let yaml = "\
+kind: Sender
+name: aldeamo-co
+provider: aldeamo
+from: \"573001112233\"
+api_key: { env: ALDEAMO_API_KEY }
+user_id: { env: ALDEAMO_USER_ID }
+---
+kind: Sender
+name: mayten-ar
+provider: mayten
+source_id: 5
+token: { env: MAYTEN_TOKEN }
+batch_size: 100
+---
+kind: Template
+name: reminder
+language: [es]
+body: \"Hola {{1}}, debes {{2}}.\"
+params: [text, currency]
+providers:
+  aldeamo: { namespace: ns_1 }
+  mayten: { hsm_id: 10 }
+---
+kind: Campaign
+name: remind-co
+sender: aldeamo-co
+template: reminder
+recipients: { csv: people.csv }
+to: \"{{ phone }}\"
+body:
+  - \"{{ name | replace('_', ' ') | title }}\"
+  - currency: { amount: \"{{ amount }}\", code: COP }
+---
+kind: Campaign
+name: remind-ar
+sender: mayten-ar
+template: reminder
+recipients: { csv: people.csv }
+to: \"{{ phone }}\"
+tracking_number: \"{{ order }}\"
+body:
+  - \"{{ name }}\"
+  - currency: { amount: \"{{ amount }}\", code: ARS }
+";
+    let mut csv = String::from("phone,name,amount,order\n");
+    for i in 0..1500u64 {
+        let phone = match i % 97 {
+            0 if errors => "12345".to_owned(),
+            2 => format!("5731012{:05}", (i - 1) % 100_000),
+            _ => format!("5731012{:05}", i % 100_000),
+        };
+        let amount = if errors && i % 211 == 5 {
+            "12x".to_owned()
+        } else {
+            format!("{}.50", 1000 + i)
+        };
+        let order = if i % 113 == 7 {
+            "ORD-1".to_owned()
+        } else {
+            format!("ORD-{i}")
+        };
+        csv.push_str(&format!("{phone},ana_maría_{i},{amount},{order}\n"));
+    }
+    let dir = project(yaml);
+    std::fs::write(dir.path().join("proj/people.csv"), csv).unwrap();
+    dir
+}
+
+/// `plan` prints, emits and reports the same bytes whatever the number of threads (`-j`).
+#[test]
+fn output_does_not_depend_on_jobs() {
+    for errors in [false, true] {
+        let dir = many_rows_project(errors);
+        let mut runs = Vec::new();
+        for jobs in ["1", "2", "5"] {
+            let file = format!("requests-{jobs}.ndjson");
+            let output = run(waform_in(dir.path())
+                .env("ALDEAMO_API_KEY", "k")
+                .env("ALDEAMO_USER_ID", "u")
+                .env("MAYTEN_TOKEN", "t")
+                .args([
+                    "--color", "never", "-j", jobs, "plan", "proj", "--emit", &file,
+                ]));
+            let emitted = std::fs::read_to_string(dir.path().join(&file)).unwrap_or_default();
+            runs.push((output, emitted));
+        }
+        let (first, first_emitted) = &runs[0];
+        assert_code(first, i32::from(errors));
+        let diagnostics = stderr(first);
+        assert!(diagnostics.contains("duplicate-recipient"), "{diagnostics}");
+        assert!(diagnostics.contains("tracking-number"));
+        if errors {
+            assert!(diagnostics.contains("invalid-phone"));
+            assert!(diagnostics.contains("invalid-amount"));
+        } else {
+            // 1,500 rows less 16 repeated numbers: 1,484 Aldeamo requests, and 15 Mayten
+            // requests of up to 100.
+            assert_eq!(first_emitted.lines().count(), 1484 + 15);
+        }
+        for (output, emitted) in &runs[1..] {
+            assert_eq!(stdout(output), stdout(first));
+            assert_eq!(stderr(output), stderr(first));
+            assert!(emitted == first_emitted, "the emitted requests differ");
+        }
+    }
+}

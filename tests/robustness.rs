@@ -47,7 +47,16 @@ fn compile_dir(dir: &Path) -> Vec<Code> {
     let mut diags = Diagnostics::new();
     let loaded = compile::load(&[dir.to_path_buf()], &mut sources, &mut diags);
     if !diags.has_errors() {
-        compile::run(&loaded, 2, &mut sources, &mut diags, &mut |_| true);
+        compile::run(
+            &loaded,
+            waform::compile::RunOptions {
+                jobs: 2,
+                encode: true,
+            },
+            &mut sources,
+            &mut diags,
+            &mut |_| true,
+        );
     }
     let mut out = Vec::new();
     let _ = waform::report::write_report(

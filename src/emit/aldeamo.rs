@@ -51,48 +51,28 @@ impl AldeamoEmitter {
 
     /// Emit the message's request. Skipped when the checker's guarantees do not hold (the
     /// sender has no `from`, a template message has no template, the sender is unknown).
-    pub(crate) fn push(&mut self, message: &Message, out: &mut dyn FnMut(Request)) {
+    /// `encoded` is the message's body when it was serialised ahead ([`body`]).
+    pub(crate) fn push(
+        &mut self,
+        message: &Message,
+        encoded: Option<String>,
+        out: &mut dyn FnMut(Request),
+    ) {
         let sender = &message.target.sender;
-        let (Some(from), Some(urls)) = (sender.from.as_deref(), self.urls.get(&*sender.name))
-        else {
+        let (Some(_), Some(urls)) = (sender.from.as_deref(), self.urls.get(&*sender.name)) else {
             return;
         };
-        let (url, body) = match &message.content {
-            Content::Text(text) => (
-                &urls.text,
-                serde_json::to_string(&TextBody {
-                    from,
-                    to: &message.to,
-                    kind: "text",
-                    recipient_type: "individual",
-                    text: TextObject { body: text },
-                }),
-            ),
-            Content::Template(content) => {
-                let Some(template) = message.target.template.as_deref() else {
-                    return;
-                };
-                (
-                    &urls.template,
-                    serde_json::to_string(&TemplateBody {
-                        from,
-                        to: &message.to,
-                        kind: "template",
-                        template: TemplateObject {
-                            namespace: template.aldeamo_namespace.as_deref(),
-                            language: Language {
-                                policy: "deterministic",
-                                code: &content.language,
-                            },
-                            name: &template.aldeamo_name,
-                            components: components(content),
-                        },
-                    }),
-                )
-            }
+        let url = match &message.content {
+            Content::Text(_) => &urls.text,
+            Content::Template(_) => &urls.template,
         };
-        // Serialising plain strings and integers into a String cannot fail.
-        let Ok(body) = body else { return };
+        let body = match encoded {
+            Some(encoded) => encoded,
+            None => match body(message) {
+                Some(body) => body,
+                None => return,
+            },
+        };
         out(Request {
             sender: sender.name.to_string(),
             provider: Provider::Aldeamo,
@@ -110,6 +90,49 @@ impl AldeamoEmitter {
             },
         });
     }
+}
+
+/// The request body of a message; none when the checker's guarantees do not hold (no `from`,
+/// a template message without a template).
+pub(crate) fn body(message: &Message) -> Option<String> {
+    let from = message.target.sender.from.as_deref()?;
+    // Room for a typical body, so that serialising does not grow the buffer several times.
+    let mut out = Vec::with_capacity(1024);
+    let written = match &message.content {
+        Content::Text(text) => serde_json::to_writer(
+            &mut out,
+            &TextBody {
+                from,
+                to: &message.to,
+                kind: "text",
+                recipient_type: "individual",
+                text: TextObject { body: text },
+            },
+        ),
+        Content::Template(content) => {
+            let template = message.target.template.as_deref()?;
+            serde_json::to_writer(
+                &mut out,
+                &TemplateBody {
+                    from,
+                    to: &message.to,
+                    kind: "template",
+                    template: TemplateObject {
+                        namespace: template.aldeamo_namespace.as_deref(),
+                        language: Language {
+                            policy: "deterministic",
+                            code: &content.language,
+                        },
+                        name: &template.aldeamo_name,
+                        components: components(content),
+                    },
+                },
+            )
+        }
+    };
+    // Serialising plain strings and integers into a Vec cannot fail, and gives UTF-8.
+    written.ok()?;
+    String::from_utf8(out).ok()
 }
 
 /// A template message's components: header, body, then one per button parameter.

@@ -93,7 +93,14 @@ impl MaytenEmitter {
     ///
     /// The checker guarantees a Mayten message is a template message with an `hsm_id` and a
     /// sender with a `source_id`; a message without them is skipped.
-    pub(crate) fn push(&mut self, message: &Message, out: &mut dyn FnMut(Request)) {
+    /// `encoded` is the destination's JSON when it was serialised ahead
+    /// ([`destination_json`]).
+    pub(crate) fn push(
+        &mut self,
+        message: &Message,
+        encoded: Option<&str>,
+        out: &mut dyn FnMut(Request),
+    ) {
         let target = &message.target;
         let Content::Template(content) = &message.content else {
             return;
@@ -112,18 +119,20 @@ impl MaytenEmitter {
             group.seen = true;
             self.seen.push(index);
         }
-        let destination = Destination {
-            tracking_number: message.tracking_number.as_deref(),
-            dst_number: &message.to,
-            hsm_params: HsmParams(&content.body),
-            internal_params: &message.internal_params,
-            chat_params: &message.chat_params,
+        let serialised;
+        let json = match encoded {
+            Some(json) => json,
+            None => match serde_json::to_string(&destination(message, content)) {
+                Ok(json) => {
+                    serialised = json;
+                    &serialised
+                }
+                // Unreachable: plain strings and integers always serialise.
+                Err(_) => return,
+            },
         };
         let batch = group.open.get_or_insert_with(Batch::new);
-        if batch.push((source_id, hsm_id), &destination).is_err() {
-            // Unreachable: plain strings and integers always serialise into a Vec.
-            return;
-        }
+        batch.push((source_id, hsm_id), json);
         batch.note(message);
         if batch.recipients.len() >= group.batch_size
             && let Some(request) = group.flush()
@@ -186,34 +195,25 @@ impl Batch {
         }
     }
 
-    /// Append a destination, opening a new `messages` entry when `(sourceId, hsmId)` changes.
-    /// On error the body is left as it was.
-    fn push(&mut self, ids: (u64, u64), destination: &Destination<'_>) -> serde_json::Result<()> {
-        let mark = self.body.len();
-        let written = self.write(ids, destination);
-        match written {
-            Ok(()) => self.current = Some(ids),
-            Err(_) => self.body.truncate(mark),
-        }
-        written
-    }
-
-    fn write(&mut self, ids: (u64, u64), destination: &Destination<'_>) -> serde_json::Result<()> {
+    /// Append a destination's JSON, opening a new `messages` entry when `(sourceId, hsmId)`
+    /// changes.
+    fn push(&mut self, ids: (u64, u64), json: &str) {
         match self.current {
             Some(current) if current == ids => self.body.push(b','),
             current => {
                 if current.is_some() {
                     self.body.extend_from_slice(b"]},");
                 }
-                write!(
+                // Writing into a Vec cannot fail.
+                let _ = write!(
                     self.body,
                     "{{\"sourceId\":{},\"hsmId\":{},\"destinations\":[",
                     ids.0, ids.1
-                )
-                .map_err(serde_json::Error::io)?;
+                );
             }
         }
-        serde_json::to_writer(&mut self.body, destination)
+        self.body.extend_from_slice(json.as_bytes());
+        self.current = Some(ids);
     }
 
     /// Record who the destination just written is for.
@@ -240,6 +240,30 @@ impl Batch {
         let body = String::from_utf8(body)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         (self.senders.join(","), body, self.recipients)
+    }
+}
+
+/// A message's entry of `destinations`, as JSON; none for a message Mayten cannot take (a
+/// text message).
+pub(crate) fn destination_json(message: &Message) -> Option<String> {
+    let Content::Template(content) = &message.content else {
+        return None;
+    };
+    let mut out = Vec::with_capacity(512);
+    serde_json::to_writer(&mut out, &destination(message, content)).ok()?;
+    String::from_utf8(out).ok()
+}
+
+fn destination<'a>(
+    message: &'a Message,
+    content: &'a crate::message::TemplateContent,
+) -> Destination<'a> {
+    Destination {
+        tracking_number: message.tracking_number.as_deref(),
+        dst_number: &message.to,
+        hsm_params: HsmParams(&content.body),
+        internal_params: &message.internal_params,
+        chat_params: &message.chat_params,
     }
 }
 

@@ -82,6 +82,21 @@ impl Request {
         line.push('}');
         line
     }
+
+    /// Write [`Request::to_ndjson`] and a newline, without building the line first.
+    pub fn write_ndjson(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut head = String::with_capacity(self.sender.len() + self.url.len() + 48);
+        head.push_str("{\"sender\":");
+        push_json_string(&mut head, &self.sender);
+        head.push_str(",\"method\":");
+        push_json_string(&mut head, self.method);
+        head.push_str(",\"url\":");
+        push_json_string(&mut head, &self.url);
+        head.push_str(",\"body\":");
+        out.write_all(head.as_bytes())?;
+        out.write_all(self.body.as_bytes())?;
+        out.write_all(b"}\n")
+    }
 }
 
 /// Append `s` as a JSON string literal, escaped exactly as `serde_json` does (quotes,
@@ -114,6 +129,16 @@ fn push_json_string(out: &mut String, s: &str) {
     }
     out.push_str(&s[start..]);
     out.push('"');
+}
+
+/// The provider JSON of one message (Aldeamo's request body, Mayten's destination), which
+/// does not depend on the emitter's state: worth computing where the message is compiled and
+/// storing in [`Message::encoded`].
+pub fn encode(message: &Message) -> Option<String> {
+    match message.target.sender.provider {
+        Provider::Aldeamo => aldeamo::body(message),
+        Provider::Mayten => mayten::destination_json(message),
+    }
 }
 
 /// Base URLs per sender name that override the defaults (`--endpoint SENDER=URL`).
@@ -176,6 +201,22 @@ impl Emitter {
     /// A message the checker would have rejected (no template for a template message, no
     /// `from`, no `source_id` or `hsm_id`, a text message to Mayten) is skipped, never a panic.
     pub fn push(&mut self, message: &Message, out: &mut dyn FnMut(Request)) {
+        self.push_encoded(message, message.encoded.clone(), out);
+    }
+
+    /// [`Emitter::push`] for a message that is no longer needed: its serialised JSON
+    /// ([`Message::encoded`]) is moved into the request instead of copied.
+    pub fn push_owned(&mut self, mut message: Message, out: &mut dyn FnMut(Request)) {
+        let encoded = message.encoded.take();
+        self.push_encoded(&message, encoded, out);
+    }
+
+    fn push_encoded(
+        &mut self,
+        message: &Message,
+        encoded: Option<String>,
+        out: &mut dyn FnMut(Request),
+    ) {
         let sender = &message.target.sender;
         match sender.provider {
             Provider::Aldeamo => {
@@ -183,14 +224,14 @@ impl Emitter {
                     let base = base_url(sender, &self.endpoints);
                     self.aldeamo.register(sender, base);
                 }
-                self.aldeamo.push(message, out);
+                self.aldeamo.push(message, encoded, out);
             }
             Provider::Mayten => {
                 if !self.mayten.knows(&sender.name) {
                     let base = base_url(sender, &self.endpoints);
                     self.mayten.register(sender, base);
                 }
-                self.mayten.push(message, out);
+                self.mayten.push(message, encoded.as_deref(), out);
             }
         }
     }
@@ -314,6 +355,7 @@ pub(crate) mod fixtures {
             tracking_number: None,
             internal_params: Vec::new(),
             chat_params: Vec::new(),
+            encoded: None,
         }
     }
 
@@ -488,5 +530,45 @@ mod tests {
                 "sender": tricky, "method": "POST", "url": "https://x/\"y\"", "body": {"k": [1, 2]}
             })
         );
+        let mut written = Vec::new();
+        request.write_ndjson(&mut written).unwrap_or_default();
+        assert_eq!(written, format!("{}\n", request.to_ndjson()).into_bytes());
+    }
+
+    /// Messages serialised ahead ([`encode`]) give the same requests as messages serialised by
+    /// the emitter.
+    #[test]
+    fn encoded_messages_emit_the_same_requests() {
+        let a = Arc::new(aldeamo_sender("a"));
+        let m = mayten_sender("m", 5, Some("T"), 2);
+        let t = Arc::new(super::fixtures::template("t", 2));
+        let messages: Vec<Message> = (0..5)
+            .flat_map(|i| {
+                [
+                    message(
+                        &target("c", &a, Some(&t)),
+                        &format!("57300000000{i}"),
+                        &["x", "ñ\"y"],
+                    ),
+                    message(
+                        &target("d", &m, Some(&hsm("h", 10))),
+                        &format!("5493510000{i}"),
+                        &["z"],
+                    ),
+                ]
+            })
+            .collect();
+        let encoded: Vec<Message> = messages
+            .iter()
+            .map(|m| Message {
+                encoded: encode(m),
+                ..m.clone()
+            })
+            .collect();
+        assert!(encoded.iter().all(|m| m.encoded.is_some()));
+        let plain = emit_all(&[], &Endpoints::new(), &messages);
+        let ahead = emit_all(&[], &Endpoints::new(), &encoded);
+        assert_eq!(plain.len(), 8);
+        assert_eq!(plain, ahead);
     }
 }
