@@ -216,6 +216,17 @@ fn render_or_report<'a>(
     }
 }
 
+/// A problem reading a campaign's recipients, as a diagnostic.
+fn data_error(campaign: &Campaign, problem: crate::recipients::DataProblem) -> Diagnostic {
+    Diagnostic::new(Code::DataError, problem.message)
+        .at(problem.span)
+        .with_label(
+            campaign.recipients_span,
+            format!("recipients of campaign `{}`", campaign.target.campaign),
+        )
+        .with_help(problem.help)
+}
+
 fn open_rows(campaign: &Campaign, sources: &mut Sources, diags: &mut Diagnostics) -> Option<Rows> {
     let opened = match &campaign.recipients {
         RecipientSource::Inline(rows) => return Some(Rows::Inline(rows.clone().into_iter(), 0)),
@@ -231,15 +242,7 @@ fn open_rows(campaign: &Campaign, sources: &mut Sources, diags: &mut Diagnostics
     match opened {
         Ok(rows) => Some(rows),
         Err(problem) => {
-            diags.push(
-                Diagnostic::new(Code::DataError, problem.message)
-                    .at(problem.span)
-                    .with_label(
-                        campaign.recipients_span,
-                        format!("recipients of campaign `{}`", campaign.target.campaign),
-                    )
-                    .with_help(problem.help),
-            );
+            diags.push(data_error(campaign, problem));
             None
         }
     }
@@ -405,15 +408,7 @@ impl<'a> Collector<'_, 'a> {
         summary.rows += 1;
         if let Some(problem) = outcome.unreadable {
             summary.failed += 1;
-            self.diags.push(
-                Diagnostic::new(Code::DataError, problem.message)
-                    .at(problem.span)
-                    .with_label(
-                        campaign.recipients_span,
-                        format!("recipients of campaign `{}`", campaign.target.campaign),
-                    )
-                    .with_help(problem.help),
-            );
+            self.diags.push(data_error(campaign, problem));
             return true;
         }
         let Some(origin) = outcome.origin else {
