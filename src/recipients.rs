@@ -143,7 +143,16 @@ impl Origin {
     pub fn describe(&self, shown: &str) -> String {
         match self {
             Origin::Inline { index, .. } => format!("inline recipient {index}"),
-            Origin::Line { line, .. } => format!("{shown}:{line}"),
+            Origin::Line { line, .. } => {
+                // Built for every message, so without the formatting machinery.
+                let mut buffer = itoa::Buffer::new();
+                let line = buffer.format(*line);
+                let mut out = String::with_capacity(shown.len() + 1 + line.len());
+                out.push_str(shown);
+                out.push(':');
+                out.push_str(line);
+                out
+            }
         }
     }
 

@@ -156,10 +156,10 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
                 if !journal.is_done(&message.target.campaign, &message.to, retry_uncertain) {
                     pending += 1;
                 }
-                emitter.push(&message, &mut on_request);
                 if hashing {
                     plain.push(&message, &mut on_plain);
                 }
+                emitter.push_owned(message, &mut on_request);
                 true
             },
         );
@@ -304,7 +304,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
                         .map(|j| j.is_done(&message.target.campaign, &message.to, retry_uncertain))
                         .unwrap_or(true);
                     if !done {
-                        emitter.push(&message, &mut on_request);
+                        emitter.push_owned(message, &mut on_request);
                     }
                     open.get()
                 },

@@ -55,6 +55,7 @@ impl AldeamoEmitter {
         &mut self,
         message: &Message,
         encoded: Option<String>,
+        recipient: Recipient,
         out: &mut dyn FnMut(Request),
     ) {
         let sender = &message.target.sender;
@@ -78,11 +79,7 @@ impl AldeamoEmitter {
             method: "POST",
             url: url.clone(),
             body,
-            recipients: vec![Recipient {
-                campaign: Arc::clone(&message.target.campaign),
-                to: message.to.clone(),
-                tracking_number: message.tracking_number.clone(),
-            }],
+            recipients: vec![recipient],
             auth: Auth::Aldeamo {
                 api_key: sender.api_key.clone(),
                 user_id: sender.user_id.clone(),

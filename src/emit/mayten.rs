@@ -99,6 +99,7 @@ impl MaytenEmitter {
         &mut self,
         message: &Message,
         encoded: Option<&str>,
+        recipient: Recipient,
         out: &mut dyn FnMut(Request),
     ) {
         let target = &message.target;
@@ -133,7 +134,7 @@ impl MaytenEmitter {
         };
         let batch = group.open.get_or_insert_with(Batch::new);
         batch.push((source_id, hsm_id), json);
-        batch.note(message);
+        batch.note(message, recipient);
         if batch.recipients.len() >= group.batch_size
             && let Some(request) = group.flush()
         {
@@ -217,16 +218,12 @@ impl Batch {
     }
 
     /// Record who the destination just written is for.
-    fn note(&mut self, message: &Message) {
+    fn note(&mut self, message: &Message, recipient: Recipient) {
         let name = &message.target.sender.name;
         if !self.senders.iter().any(|s| s == name) {
             self.senders.push(Arc::clone(name));
         }
-        self.recipients.push(Recipient {
-            campaign: Arc::clone(&message.target.campaign),
-            to: message.to.clone(),
-            tracking_number: message.tracking_number.clone(),
-        });
+        self.recipients.push(recipient);
     }
 
     /// The request's sender names joined with `,`, its finished body and its recipients.

@@ -201,20 +201,36 @@ impl Emitter {
     /// A message the checker would have rejected (no template for a template message, no
     /// `from`, no `source_id` or `hsm_id`, a text message to Mayten) is skipped, never a panic.
     pub fn push(&mut self, message: &Message, out: &mut dyn FnMut(Request)) {
-        self.push_encoded(message, message.encoded.clone(), out);
+        let recipient = Recipient {
+            campaign: Arc::clone(&message.target.campaign),
+            to: message.to.clone(),
+            tracking_number: message.tracking_number.clone(),
+        };
+        self.push_encoded(message, message.encoded.clone(), recipient, out);
     }
 
     /// [`Emitter::push`] for a message that is no longer needed: its serialised JSON
-    /// ([`Message::encoded`]) is moved into the request instead of copied.
+    /// ([`Message::encoded`]) and its recipient are moved into the request instead of copied.
     pub fn push_owned(&mut self, mut message: Message, out: &mut dyn FnMut(Request)) {
-        let encoded = message.encoded.take();
-        self.push_encoded(&message, encoded, out);
+        let Some(encoded) = message.encoded.take() else {
+            // Serialised here, from the message's own fields.
+            return self.push(&message, out);
+        };
+        let recipient = Recipient {
+            campaign: Arc::clone(&message.target.campaign),
+            to: std::mem::take(&mut message.to),
+            tracking_number: message.tracking_number.take(),
+        };
+        self.push_encoded(&message, Some(encoded), recipient, out);
     }
 
+    /// `message` with its `to` and tracking number possibly taken: they are read from
+    /// `recipient`.
     fn push_encoded(
         &mut self,
         message: &Message,
         encoded: Option<String>,
+        recipient: Recipient,
         out: &mut dyn FnMut(Request),
     ) {
         let sender = &message.target.sender;
@@ -224,14 +240,15 @@ impl Emitter {
                     let base = base_url(sender, &self.endpoints);
                     self.aldeamo.register(sender, base);
                 }
-                self.aldeamo.push(message, encoded, out);
+                self.aldeamo.push(message, encoded, recipient, out);
             }
             Provider::Mayten => {
                 if !self.mayten.knows(&sender.name) {
                     let base = base_url(sender, &self.endpoints);
                     self.mayten.register(sender, base);
                 }
-                self.mayten.push(message, encoded.as_deref(), out);
+                self.mayten
+                    .push(message, encoded.as_deref(), recipient, out);
             }
         }
     }
@@ -570,5 +587,14 @@ mod tests {
         let ahead = emit_all(&[], &Endpoints::new(), &encoded);
         assert_eq!(plain.len(), 8);
         assert_eq!(plain, ahead);
+        for messages in [messages, encoded] {
+            let mut emitter = Emitter::new(&[], &Endpoints::new());
+            let mut owned = Vec::new();
+            for message in messages {
+                emitter.push_owned(message, &mut |r| owned.push(r));
+            }
+            emitter.finish(&mut |r| owned.push(r));
+            assert_eq!(owned, plain);
+        }
     }
 }
