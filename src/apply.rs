@@ -407,7 +407,7 @@ async fn send_one(shared: &Shared, request: Request) {
     let mut attempts = 0;
     let records = loop {
         attempts += 1;
-        if let Some(pacer) = shared.pacers.get(&request.sender) {
+        if let Some(pacer) = shared.pacers.get(&*request.sender) {
             let at = pacer
                 .lock()
                 .map(|mut p| p.reserve(request.recipients.len()))
@@ -534,10 +534,10 @@ fn backoff(attempts: u32, max: Duration) -> Duration {
 async fn attempt(shared: &Shared, request: &Request, attempts: u32) -> Attempt {
     let mut builder = shared
         .client
-        .post(&request.url)
+        .post(&*request.url)
         .header("Content-Type", "application/json")
         .body(request.body.clone());
-    match &request.auth {
+    match &*request.auth {
         Auth::Aldeamo { api_key, user_id } => {
             builder = builder
                 .header("ApiKey", shared.secrets.get(api_key))
@@ -792,10 +792,10 @@ mod tests {
 
     fn mayten_request(tracking: &[&str]) -> Request {
         Request {
-            sender: "m".to_owned(),
+            sender: "m".into(),
             provider: Provider::Mayten,
             method: "POST",
-            url: "http://127.0.0.1/api/Integration/MessageWpp".to_owned(),
+            url: "http://127.0.0.1/api/Integration/MessageWpp".into(),
             body: "{}".to_owned(),
             recipients: tracking
                 .iter()
@@ -806,7 +806,7 @@ mod tests {
                     tracking_number: Some((*t).to_owned()),
                 })
                 .collect(),
-            auth: Auth::Bearer { token: None },
+            auth: Auth::Bearer { token: None }.into(),
         }
     }
 

@@ -610,7 +610,7 @@ impl RequestStats {
                     Some(entry) => entry.0 += 1,
                     None => {
                         self.per_campaign
-                            .insert(r.campaign.to_string(), (1, request.url.clone()));
+                            .insert(r.campaign.to_string(), (1, request.url.to_string()));
                     }
                 }
             }

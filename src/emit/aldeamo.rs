@@ -24,11 +24,12 @@ pub(crate) struct AldeamoEmitter {
     urls: ByName<Urls>,
 }
 
-/// A sender's endpoints, built once.
+/// A sender's endpoints and credentials, built once.
 #[derive(Debug)]
 struct Urls {
-    text: String,
-    template: String,
+    text: Arc<str>,
+    template: Arc<str>,
+    auth: Arc<Auth>,
 }
 
 impl AldeamoEmitter {
@@ -37,8 +38,12 @@ impl AldeamoEmitter {
         self.urls.insert(
             Arc::clone(&sender.name),
             Urls {
-                text: format!("{base}/v1/apikey/text/bsp/send"),
-                template: format!("{base}/v1/apikey/template/bsp/send"),
+                text: Arc::from(format!("{base}/v1/apikey/text/bsp/send")),
+                template: Arc::from(format!("{base}/v1/apikey/template/bsp/send")),
+                auth: Arc::new(Auth::Aldeamo {
+                    api_key: sender.api_key.clone(),
+                    user_id: sender.user_id.clone(),
+                }),
             },
         );
     }
@@ -74,16 +79,13 @@ impl AldeamoEmitter {
             },
         };
         out(Request {
-            sender: sender.name.to_string(),
+            sender: Arc::clone(&sender.name),
             provider: Provider::Aldeamo,
             method: "POST",
-            url: url.clone(),
+            url: Arc::clone(url),
             body,
             recipients: vec![recipient],
-            auth: Auth::Aldeamo {
-                api_key: sender.api_key.clone(),
-                user_id: sender.user_id.clone(),
-            },
+            auth: Arc::clone(&urls.auth),
         });
     }
 }
@@ -547,7 +549,7 @@ mod tests {
         });
         insta::assert_snapshot!(request.to_ndjson());
         assert_eq!(
-            request.url,
+            &*request.url,
             "https://apitellitwatest.aldeamo.com/v1/apikey/text/bsp/send"
         );
     }
@@ -602,7 +604,7 @@ mod tests {
         });
         insta::assert_snapshot!(pretty(&request.to_ndjson()));
         assert_eq!(
-            request.url,
+            &*request.url,
             "https://apitellitwatest.aldeamo.com/v1/apikey/template/bsp/send"
         );
     }
@@ -780,10 +782,10 @@ mod tests {
         let compact: String = document.split_whitespace().collect();
         assert_eq!(request.body, compact);
         assert_eq!(
-            request.url,
+            &*request.url,
             "https://apitellitwa.aldeamo.com/v1/apikey/template/bsp/send"
         );
-        assert_eq!(request.sender, "aldeamo-co");
+        assert_eq!(&*request.sender, "aldeamo-co");
         assert_eq!(request.method, "POST");
         assert_eq!(
             request.recipients,
@@ -794,7 +796,7 @@ mod tests {
             }]
         );
         assert_eq!(
-            request.auth,
+            *request.auth,
             Auth::Aldeamo {
                 api_key: Some(SecretRef::Env("ALDEAMO_API_KEY".into())),
                 user_id: Some(SecretRef::Env("ALDEAMO_USER_ID".into())),

@@ -46,8 +46,8 @@ enum GroupKey {
 /// Senders sharing requests.
 #[derive(Debug)]
 struct Group {
-    url: String,
-    token: Option<SecretRef>,
+    url: Arc<str>,
+    auth: Arc<Auth>,
     batch_size: usize,
     seen: bool,
     open: Option<Batch>,
@@ -70,8 +70,10 @@ impl MaytenEmitter {
             }
             None => {
                 self.groups.push(Group {
-                    url: format!("{base}/api/Integration/MessageWpp"),
-                    token: sender.token.clone(),
+                    url: Arc::from(format!("{base}/api/Integration/MessageWpp")),
+                    auth: Arc::new(Auth::Bearer {
+                        token: sender.token.clone(),
+                    }),
                     batch_size,
                     seen: false,
                     open: None,
@@ -161,15 +163,13 @@ impl Group {
         }
         let (sender, body, recipients) = batch.close();
         Some(Request {
-            sender,
+            sender: Arc::from(sender),
             provider: Provider::Mayten,
             method: "POST",
-            url: self.url.clone(),
+            url: Arc::clone(&self.url),
             body,
             recipients,
-            auth: Auth::Bearer {
-                token: self.token.clone(),
-            },
+            auth: Arc::clone(&self.auth),
         })
     }
 }
@@ -381,13 +381,13 @@ mod tests {
         });
         assert_eq!(body(request), document);
         assert_eq!(
-            request.url,
+            &*request.url,
             "https://mayten.cloud/api/Integration/MessageWpp"
         );
-        assert_eq!(request.sender, "mayten-5,mayten-6");
+        assert_eq!(&*request.sender, "mayten-5,mayten-6");
         assert_eq!(request.method, "POST");
         assert_eq!(
-            request.auth,
+            *request.auth,
             Auth::Bearer {
                 token: Some(SecretRef::Env("MAYTEN_TOKEN".into()))
             }
@@ -463,7 +463,7 @@ mod tests {
         let requests = emit_all(&[a, b], &Endpoints::new(), &messages);
         let summary: Vec<_> = requests
             .iter()
-            .map(|r| (r.sender.as_str(), layout(r), r.auth.clone()))
+            .map(|r| (&*r.sender, layout(r), (*r.auth).clone()))
             .collect();
         let bearer = |t: &str| Auth::Bearer {
             token: Some(SecretRef::Env(t.into())),
@@ -492,9 +492,9 @@ mod tests {
             message(&target("c", &b, Some(&h)), "2", &["x"]),
         ];
         let requests = emit_all(&[a, b], &Endpoints::new(), &messages);
-        let senders: Vec<_> = requests.iter().map(|r| r.sender.as_str()).collect();
+        let senders: Vec<_> = requests.iter().map(|r| &*r.sender).collect();
         assert_eq!(senders, ["a", "b"]);
-        assert_eq!(requests[0].auth, Auth::Bearer { token: None });
+        assert_eq!(*requests[0].auth, Auth::Bearer { token: None });
     }
 
     /// Going back to an earlier `(sourceId, hsmId)` after another opens a new `messages` entry.
@@ -523,7 +523,7 @@ mod tests {
                 (5, 11, vec!["5".into()]),
             ]
         );
-        assert_eq!(requests[0].sender, "a,b");
+        assert_eq!(&*requests[0].sender, "a,b");
     }
 
     /// A group's batch size is the smallest of its senders', whatever sender fills it.
@@ -550,7 +550,7 @@ mod tests {
             message(&target("x", &c, Some(&h)), "3", &["x"]),
         ];
         let requests = emit_all(&[a, b, c], &Endpoints::new(), &messages);
-        let senders: Vec<_> = requests.iter().map(|r| r.sender.as_str()).collect();
+        let senders: Vec<_> = requests.iter().map(|r| &*r.sender).collect();
         assert_eq!(senders, ["c", "a"]);
     }
 
@@ -626,9 +626,9 @@ mod tests {
             message(&target("c", &a, Some(&h)), "1", &["x"]),
             message(&target("c", &b, Some(&h)), "2", &["x"]),
         ];
-        let urls: Vec<_> = emit_all(&[a, b], &endpoints, &messages)
+        let urls: Vec<String> = emit_all(&[a, b], &endpoints, &messages)
             .into_iter()
-            .map(|r| r.url)
+            .map(|r| r.url.to_string())
             .collect();
         assert_eq!(
             urls,

@@ -48,19 +48,19 @@ pub enum Auth {
 pub struct Request {
     /// The sender's name; for a Mayten request carrying several senders, their names in order
     /// of first appearance joined with `,`.
-    pub sender: String,
+    pub sender: Arc<str>,
     /// The provider the request goes to.
     pub provider: Provider,
     /// The HTTP method (`POST`).
     pub method: &'static str,
     /// The full URL.
-    pub url: String,
+    pub url: Arc<str>,
     /// The body: compact JSON, UTF-8 unescaped.
     pub body: String,
     /// The recipients the request carries, in body order.
     pub recipients: Vec<Recipient>,
-    /// The secrets the request is signed with.
-    pub auth: Auth,
+    /// The secrets the request is signed with (shared by the sender's requests).
+    pub auth: Arc<Auth>,
 }
 
 impl Request {
@@ -495,7 +495,7 @@ mod tests {
         ];
         let urls: Vec<String> = emit_all(&[a, b, m], &endpoints, &messages)
             .into_iter()
-            .map(|r| r.url)
+            .map(|r| r.url.to_string())
             .collect();
         assert_eq!(
             urls,
@@ -520,7 +520,7 @@ mod tests {
         ];
         let requests = emit_all(&[], &endpoints, &messages);
         assert_eq!(requests.len(), 2);
-        assert_eq!(requests[1].url, "http://mock/api/Integration/MessageWpp");
+        assert_eq!(&*requests[1].url, "http://mock/api/Integration/MessageWpp");
     }
 
     /// The plan line escapes its strings exactly as serde_json does, UTF-8 left unescaped.
@@ -537,7 +537,7 @@ mod tests {
             url: "https://x/\"y\"".into(),
             body: "{\"k\":[1,2]}".into(),
             recipients: Vec::new(),
-            auth: Auth::Bearer { token: None },
+            auth: Auth::Bearer { token: None }.into(),
         };
         let line: serde_json::Value =
             serde_json::from_str(&request.to_ndjson()).unwrap_or_default();
