@@ -68,16 +68,7 @@ impl Request {
     /// object, not a string>}`. It never holds a secret: those live in headers, which are
     /// left out.
     pub fn to_ndjson(&self) -> String {
-        let mut line = String::with_capacity(
-            self.body.len() + self.sender.len() + self.url.len() + self.method.len() + 48,
-        );
-        line.push_str("{\"sender\":");
-        push_json_string(&mut line, &self.sender);
-        line.push_str(",\"method\":");
-        push_json_string(&mut line, self.method);
-        line.push_str(",\"url\":");
-        push_json_string(&mut line, &self.url);
-        line.push_str(",\"body\":");
+        let mut line = self.ndjson_head(self.body.len() + 1);
         line.push_str(&self.body);
         line.push('}');
         line
@@ -85,7 +76,16 @@ impl Request {
 
     /// Write [`Request::to_ndjson`] and a newline, without building the line first.
     pub fn write_ndjson(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        let mut head = String::with_capacity(self.sender.len() + self.url.len() + 48);
+        out.write_all(self.ndjson_head(0).as_bytes())?;
+        out.write_all(self.body.as_bytes())?;
+        out.write_all(b"}\n")
+    }
+
+    /// The plan line up to its body, with room for `extra` more bytes.
+    fn ndjson_head(&self, extra: usize) -> String {
+        let mut head = String::with_capacity(
+            self.sender.len() + self.url.len() + self.method.len() + 48 + extra,
+        );
         head.push_str("{\"sender\":");
         push_json_string(&mut head, &self.sender);
         head.push_str(",\"method\":");
@@ -93,9 +93,7 @@ impl Request {
         head.push_str(",\"url\":");
         push_json_string(&mut head, &self.url);
         head.push_str(",\"body\":");
-        out.write_all(head.as_bytes())?;
-        out.write_all(self.body.as_bytes())?;
-        out.write_all(b"}\n")
+        head
     }
 }
 
