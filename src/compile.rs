@@ -338,6 +338,9 @@ struct Marks {
     before_dedup: usize,
     /// The hash of a non-empty tracking number.
     tracking: Option<u64>,
+    /// The tracking number as rendered, until it moves into the message: kept here so that
+    /// a row that fails after it can still name it.
+    tracking_number: Option<String>,
     /// How many problems come before the repeated-tracking-number check.
     before_tracking: usize,
 }
@@ -375,6 +378,7 @@ impl<'a> Work<'a> {
         let mut message = compile_row(self, &ctx, &mut cx, &mut marks);
         if let Some(m) = message.as_mut() {
             m.origin = shown_origin(self.campaign, &origin);
+            m.tracking_number = marks.tracking_number.take();
             if self.encode && !cx.failed() {
                 m.encoded = crate::emit::encode(m);
             }
@@ -438,7 +442,8 @@ impl<'a> Collector<'_, 'a> {
                 let shown = outcome
                     .message
                     .as_ref()
-                    .and_then(|m| m.tracking_number.clone())
+                    .and_then(|m| m.tracking_number.as_deref())
+                    .or(marks.tracking_number.as_deref())
                     .unwrap_or_default();
                 problems.insert(
                     marks.before_tracking,
@@ -734,24 +739,21 @@ fn compile_row<'a>(
     }
     marks.before_dedup = cx.problems.len();
     marks.recipient = Some(phone.key());
-    let tracking_number = match &set.tracking_number {
-        Some(c) => {
-            let t = render_or_report(renderer, Some(c), ctx, cx, "`tracking_number`")?;
-            if t.trim().is_empty() {
-                cx.report(
-                    Some(c),
-                    Code::TrackingNumber,
-                    Severity::Warning,
-                    "the tracking number is empty".to_owned(),
-                    "give every destination a unique tracking number".to_owned(),
-                );
-            } else {
-                marks.tracking = Some(hash(&t));
-            }
-            Some(t)
+    if let Some(c) = &set.tracking_number {
+        let t = render_or_report(renderer, Some(c), ctx, cx, "`tracking_number`")?;
+        if t.trim().is_empty() {
+            cx.report(
+                Some(c),
+                Code::TrackingNumber,
+                Severity::Warning,
+                "the tracking number is empty".to_owned(),
+                "give every destination a unique tracking number".to_owned(),
+            );
+        } else {
+            marks.tracking = Some(hash(&t));
         }
-        None => None,
-    };
+        marks.tracking_number = Some(t);
+    }
     marks.before_tracking = cx.problems.len();
     let extras = |list: &'a [Option<Compiled>], what: &str, cx: &mut RowCx<'a>| -> Vec<String> {
         list.iter()
@@ -1007,7 +1009,7 @@ fn compile_row<'a>(
         to: phone.digits,
         origin: String::new(),
         content,
-        tracking_number,
+        tracking_number: None,
         internal_params,
         chat_params,
         encoded: None,

@@ -561,3 +561,49 @@ fn output_does_not_depend_on_jobs() {
         }
     }
 }
+
+/// A repeated tracking number is named in its warning even when the row fails later on.
+#[test]
+fn repeated_tracking_number_is_named_on_a_failing_row() {
+    let dir = project(
+        "\
+kind: Sender
+name: mayten-ar
+provider: mayten
+source_id: 5
+token: { env: MAYTEN_TOKEN }
+---
+kind: Template
+name: reminder
+language: [es]
+body: \"Hola {{1}}\"
+params: [text]
+providers:
+  mayten: { hsm_id: 10 }
+---
+kind: Campaign
+name: remind-ar
+sender: mayten-ar
+template: reminder
+recipients: { csv: people.csv }
+to: \"{{ phone }}\"
+tracking_number: \"{{ order }}\"
+body: [\"{{ count | int }}\"]
+",
+    );
+    std::fs::write(
+        dir.path().join("proj/people.csv"),
+        "phone,count,order\n5493516723999,1,ORD-1\n5493516724000,x,ORD-1\n",
+    )
+    .unwrap();
+    let output = run(waform_in(dir.path())
+        .env("MAYTEN_TOKEN", "t")
+        .args(["--color", "never", "validate", "proj"]));
+    assert_code(&output, 1);
+    let diagnostics = stderr(&output);
+    assert!(diagnostics.contains("render-error"), "{diagnostics}");
+    assert!(
+        diagnostics.contains("tracking number `ORD-1` repeats an earlier one"),
+        "{diagnostics}"
+    );
+}
