@@ -527,10 +527,10 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
             {
                 already += 1;
             }
-            emitter.push(&message, &mut on_request);
             if hashing {
                 plain.push(&message, &mut hash_request);
             }
+            emitter.push_owned(message, &mut on_request);
             true
         },
     );
