@@ -105,9 +105,9 @@ impl MaytenEmitter {
         out: &mut dyn FnMut(Request),
     ) {
         let target = &message.target;
-        let Content::Template(content) = &message.content else {
+        if !matches!(message.content, Content::Template(_)) {
             return;
-        };
+        }
         let (Some(source_id), Some(hsm_id)) = (
             target.sender.source_id,
             target.template.as_ref().and_then(|t| t.mayten_hsm_id),
@@ -125,13 +125,12 @@ impl MaytenEmitter {
         let serialised;
         let json = match encoded {
             Some(json) => json,
-            None => match serde_json::to_string(&destination(message, content)) {
-                Ok(json) => {
+            None => match destination_json(message) {
+                Some(json) => {
                     serialised = json;
                     &serialised
                 }
-                // Unreachable: plain strings and integers always serialise.
-                Err(_) => return,
+                None => return,
             },
         };
         let batch = group.open.get_or_insert_with(Batch::new);
