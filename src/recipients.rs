@@ -84,6 +84,19 @@ pub struct RowContext {
     pub vars: Value,
 }
 
+impl RowContext {
+    /// A field's value when it is a string (every CSV field is), without making a template
+    /// value of it.
+    pub fn str_field(&self, name: &str) -> Option<&str> {
+        match &self.fields {
+            Fields::Csv { header, record } => {
+                Some(record.get(header.position(name)?).unwrap_or(""))
+            }
+            Fields::Json(map) => map.get(name)?.as_str(),
+        }
+    }
+}
+
 impl Object for RowContext {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Map
@@ -95,8 +108,8 @@ impl Object for RowContext {
 
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
         match &self.fields {
-            Fields::Csv { header, record } => match header.position(key) {
-                Some(i) => Some(Value::from(record.get(i).unwrap_or(""))),
+            Fields::Csv { .. } => match self.str_field(key) {
+                Some(value) => Some(Value::from(value)),
                 None if key == "vars" => Some(self.vars.clone()),
                 None => None,
             },

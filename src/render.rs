@@ -357,16 +357,6 @@ fn oneline(s: &str) -> String {
     out
 }
 
-/// The value of a recipient field when it is a string, read without the template engine
-/// (what `RowContext::get_value_by_str` returns).
-fn field_str<'a>(ctx: &'a Value, field: &str) -> Option<&'a str> {
-    let row = ctx.downcast_object_ref::<RowContext>()?;
-    match &row.fields {
-        Fields::Csv { header, record } => Some(record.get(header.position(field)?).unwrap_or("")),
-        Fields::Json(map) => map.get(field)?.as_str(),
-    }
-}
-
 /// The campaign's compiled expressions.
 pub struct Renderer {
     env: Environment<'static>,
@@ -617,7 +607,9 @@ impl Renderer {
             return Ok(constant.clone());
         }
         if let Some(chain) = &compiled.chain
-            && let Some(value) = field_str(ctx, &chain.field)
+            && let Some(value) = ctx
+                .downcast_object_ref::<RowContext>()
+                .and_then(|row| row.str_field(&chain.field))
         {
             return Ok(chain.apply(value));
         }
