@@ -476,13 +476,7 @@ impl Reference<'_> {
 
     /// The field table of an object, then the meaning of each allowed value.
     fn table(&self, out: &mut String, def: &Value) {
-        let required: BTreeSet<&str> = def
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
+        let required = required_fields(def);
         let properties = ordered_properties(def);
         if properties.is_empty() {
             return;
@@ -659,16 +653,20 @@ impl Reference<'_> {
     }
 }
 
-/// The `properties` of an object: `kind` and `name` first, then required fields, then the
-/// optional ones, each group by name (the schema keeps no declaration order).
-fn ordered_properties(def: &Value) -> Vec<(&str, &Value)> {
-    let required: BTreeSet<&str> = def
-        .get("required")
+/// The names an object's schema lists as `required`.
+fn required_fields(def: &Value) -> BTreeSet<&str> {
+    def.get("required")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(Value::as_str)
-        .collect();
+        .collect()
+}
+
+/// The `properties` of an object: `kind` and `name` first, then required fields, then the
+/// optional ones, each group by name (the schema keeps no declaration order).
+fn ordered_properties(def: &Value) -> Vec<(&str, &Value)> {
+    let required = required_fields(def);
     let mut properties: Vec<(&str, &Value)> = def
         .get("properties")
         .and_then(Value::as_object)
