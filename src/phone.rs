@@ -348,7 +348,10 @@ impl Checked {
     }
 
     fn e164_digits(&self) -> String {
-        format!("{}{}", self.code, self.national)
+        let mut digits = String::with_capacity(3 + self.national.len());
+        digits.push_str(itoa::Buffer::new().format(self.code));
+        digits.push_str(&self.national);
+        digits
     }
 
     /// ISO region of the number; `None` for non-geographic codes ("001").

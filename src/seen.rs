@@ -1,9 +1,16 @@
-//! A compact set of `u64` keys for "seen before?" checks over millions of recipients: about 8.5
-//! bytes per key (a sorted vector with a bucket index, plus a small hash set of recent keys
-//! merged into it), where a `HashSet<u64>` alone takes 18 to 27.
+//! A compact set of `u64` keys for "seen before?" checks over millions of recipients.
+//!
+//! In memory, about 8.5 bytes per key: a sorted vector with a bucket index, plus a small hash
+//! set of recent keys merged into it (a `HashSet<u64>` alone takes 18 to 27). Past
+//! [`MEMORY_KEYS`] keys the sorted vector is spilled to an unnamed temporary file, so memory
+//! stays bounded whatever the number of recipients: spilled keys are found through a
+//! fixed-size filter and one page read per file.
 
 use std::collections::HashSet;
+use std::fs::File;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 
 /// Recent keys are buffered up to this many (or an eighth of the set) before being merged into
 /// the sorted vector.
@@ -12,8 +19,17 @@ const BUFFER: usize = 16 * 1024;
 /// Keys per bucket of the index, on average.
 const PER_BUCKET: usize = 8;
 
+/// Keys kept in memory before the sorted vector is spilled to disk (8 MiB of keys).
+pub const MEMORY_KEYS: usize = 1 << 20;
+
+/// Keys per page of a spilled run: one read of 4 KiB finds a key.
+const PAGE: usize = 512;
+
+/// Words of the filter over spilled keys (4 MiB).
+const FILTER_WORDS: usize = 1 << 19;
+
 /// A set of `u64` keys.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug)]
 pub struct SeenSet {
     /// Mixed keys, sorted.
     sorted: Vec<u64>,
@@ -21,6 +37,39 @@ pub struct SeenSet {
     index: Vec<u32>,
     bits: u32,
     buffer: HashSet<u64, BuildHasherDefault<Mixed>>,
+    /// Sorted keys held in memory before a spill.
+    limit: usize,
+    /// Keys written to disk, if any were.
+    spilled: Option<Box<Spilled>>,
+    /// A spill failed (no room for temporary files): everything stays in memory.
+    spill_failed: bool,
+}
+
+impl Default for SeenSet {
+    fn default() -> Self {
+        SeenSet::with_limit(MEMORY_KEYS)
+    }
+}
+
+/// Keys spilled to disk: sorted runs, and a filter that rules out most keys without a read.
+#[derive(Debug)]
+struct Spilled {
+    /// One word per filter block; a key sets four bits of one word.
+    filter: Vec<u64>,
+    runs: Vec<Run>,
+    /// Scratch space for one page.
+    page: Vec<u8>,
+}
+
+/// A sorted run of keys in a temporary file (little-endian `u64`s).
+#[derive(Debug)]
+struct Run {
+    file: File,
+    len: usize,
+    /// The first key of every page.
+    fences: Vec<u64>,
+    /// How many spills were merged into it (runs of equal level are merged).
+    level: u32,
 }
 
 /// Hashes a key that is already mixed: the key itself.
@@ -57,12 +106,29 @@ impl SeenSet {
         SeenSet::default()
     }
 
+    /// An empty set that spills to disk past `limit` keys in memory.
+    pub fn with_limit(limit: usize) -> SeenSet {
+        SeenSet {
+            sorted: Vec::new(),
+            index: Vec::new(),
+            bits: 0,
+            buffer: HashSet::default(),
+            limit: limit.max(1),
+            spilled: None,
+            spill_failed: false,
+        }
+    }
+
     /// Add a key; true when it was not in the set yet.
     pub fn insert(&mut self, key: u64) -> bool {
         let key = mix(key);
-        if self.in_sorted(key) || !self.buffer.insert(key) {
+        if self.in_sorted(key)
+            || self.buffer.contains(&key)
+            || self.spilled.as_mut().is_some_and(|s| s.contains(key))
+        {
             return false;
         }
+        self.buffer.insert(key);
         if self.buffer.len() >= BUFFER.max(self.sorted.len() / 8) {
             self.merge();
         }
@@ -71,12 +137,21 @@ impl SeenSet {
 
     /// How many keys the set holds.
     pub fn len(&self) -> usize {
-        self.sorted.len() + self.buffer.len()
+        let spilled = self
+            .spilled
+            .as_ref()
+            .map_or(0, |s| s.runs.iter().map(|r| r.len).sum());
+        self.sorted.len() + self.buffer.len() + spilled
     }
 
     /// True when the set holds no key.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How many keys are held in memory.
+    pub fn in_memory(&self) -> usize {
+        self.sorted.len() + self.buffer.len()
     }
 
     fn in_sorted(&self, key: u64) -> bool {
@@ -88,13 +163,19 @@ impl SeenSet {
         self.sorted[start..end].binary_search(&key).is_ok()
     }
 
-    /// Merge the buffer into the sorted vector, in place from the back: the vector grows by
-    /// doubling, so a set of N keys never holds more than one old copy of itself.
+    /// Merge the buffer into the sorted vector, in place from the back; spill the vector to
+    /// disk when it outgrows the limit.
     fn merge(&mut self) {
         let mut recent: Vec<u64> = self.buffer.drain().collect();
         recent.sort_unstable();
         let (mut i, mut j) = (self.sorted.len(), recent.len());
-        self.sorted.resize(i + j, 0);
+        let need = i + j;
+        if self.sorted.capacity() < need {
+            // Grow by half, not double, and not far past the limit.
+            let target = (need + need / 2).min(self.limit + BUFFER).max(need);
+            self.sorted.reserve_exact(target - i);
+        }
+        self.sorted.resize(need, 0);
         let sorted = &mut self.sorted;
         while j > 0 {
             let k = i + j - 1;
@@ -106,7 +187,34 @@ impl SeenSet {
                 j -= 1;
             }
         }
+        if self.sorted.len() > self.limit && !self.spill_failed {
+            match self.spill() {
+                Ok(()) => return,
+                Err(_) => self.spill_failed = true,
+            }
+        }
         self.reindex();
+    }
+
+    /// Write the sorted vector to a new run and free it.
+    fn spill(&mut self) -> std::io::Result<()> {
+        let run = Run::write(&self.sorted, 0)?;
+        let spilled = self.spilled.get_or_insert_with(|| {
+            Box::new(Spilled {
+                filter: vec![0; FILTER_WORDS],
+                runs: Vec::new(),
+                page: vec![0; PAGE * 8],
+            })
+        });
+        for &key in &self.sorted {
+            spilled.filter[filter_word(key)] |= filter_bits(key);
+        }
+        spilled.runs.push(run);
+        spilled.compact()?;
+        self.sorted = Vec::new();
+        self.index = Vec::new();
+        self.bits = 0;
+        Ok(())
     }
 
     fn reindex(&mut self) {
@@ -128,9 +236,183 @@ impl SeenSet {
     }
 }
 
+/// The filter word of a mixed key (its top bits).
+fn filter_word(key: u64) -> usize {
+    (key >> (64 - FILTER_WORDS.trailing_zeros())) as usize
+}
+
+/// The four bits a mixed key sets in its filter word (from its low bits).
+fn filter_bits(key: u64) -> u64 {
+    (0..4).fold(0, |bits, i| bits | 1 << ((key >> (6 * i)) & 63))
+}
+
+impl Spilled {
+    fn contains(&mut self, key: u64) -> bool {
+        let bits = filter_bits(key);
+        if self.filter[filter_word(key)] & bits != bits {
+            return false;
+        }
+        // A read that fails is taken as "not seen": at worst a duplicate is sent.
+        let page = &mut self.page;
+        self.runs
+            .iter()
+            .any(|run| run.contains(key, page).unwrap_or(false))
+    }
+
+    /// Merge runs of equal level, so that there are at most log2(spills) of them.
+    fn compact(&mut self) -> std::io::Result<()> {
+        while let [.., a, b] = self.runs.as_slice()
+            && a.level == b.level
+        {
+            let merged = Run::merge(a, b)?;
+            self.runs.truncate(self.runs.len() - 2);
+            self.runs.push(merged);
+        }
+        Ok(())
+    }
+}
+
+impl Run {
+    /// Write sorted keys to an unnamed temporary file.
+    fn write(keys: &[u64], level: u32) -> std::io::Result<Run> {
+        let mut writer = RunWriter::new(level)?;
+        for &key in keys {
+            writer.push(key)?;
+        }
+        writer.finish()
+    }
+
+    /// Merge two runs into a new one.
+    fn merge(a: &Run, b: &Run) -> std::io::Result<Run> {
+        let mut writer = RunWriter::new(a.level.max(b.level) + 1)?;
+        let (mut a_keys, mut b_keys) = (a.keys()?, b.keys()?);
+        let (mut x, mut y) = (a_keys.next().transpose()?, b_keys.next().transpose()?);
+        loop {
+            match (x, y) {
+                (Some(k), Some(l)) if k <= l => {
+                    writer.push(k)?;
+                    x = a_keys.next().transpose()?;
+                    if k == l {
+                        y = b_keys.next().transpose()?;
+                    }
+                }
+                (_, Some(l)) => {
+                    writer.push(l)?;
+                    y = b_keys.next().transpose()?;
+                }
+                (Some(k), None) => {
+                    writer.push(k)?;
+                    x = a_keys.next().transpose()?;
+                }
+                (None, None) => break,
+            }
+        }
+        writer.finish()
+    }
+
+    /// The run's keys, in order.
+    fn keys(&self) -> std::io::Result<impl Iterator<Item = std::io::Result<u64>> + '_> {
+        let mut file = self.file.try_clone()?;
+        file.seek(SeekFrom::Start(0))?;
+        let mut reader = BufReader::with_capacity(1 << 16, file);
+        let mut left = self.len;
+        Ok(std::iter::from_fn(move || {
+            if left == 0 {
+                return None;
+            }
+            left -= 1;
+            let mut word = [0u8; 8];
+            Some(reader.read_exact(&mut word).map(|()| u64::from_le_bytes(word)))
+        }))
+    }
+
+    fn contains(&self, key: u64, page: &mut [u8]) -> std::io::Result<bool> {
+        let Some(at) = self.fences.partition_point(|&f| f <= key).checked_sub(1) else {
+            return Ok(false);
+        };
+        let count = PAGE.min(self.len - at * PAGE);
+        let bytes = &mut page[..count * 8];
+        self.file.read_exact_at(bytes, (at * PAGE * 8) as u64)?;
+        let (mut low, mut high) = (0, count);
+        while low < high {
+            let mid = (low + high) / 2;
+            let word: [u8; 8] = bytes[mid * 8..mid * 8 + 8].try_into().unwrap_or_default();
+            match u64::from_le_bytes(word).cmp(&key) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return Ok(true),
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Writes one run, noting its fences.
+struct RunWriter {
+    out: BufWriter<File>,
+    len: usize,
+    fences: Vec<u64>,
+    level: u32,
+}
+
+impl RunWriter {
+    fn new(level: u32) -> std::io::Result<RunWriter> {
+        Ok(RunWriter {
+            out: BufWriter::with_capacity(1 << 16, tempfile::tempfile()?),
+            len: 0,
+            fences: Vec::new(),
+            level,
+        })
+    }
+
+    fn push(&mut self, key: u64) -> std::io::Result<()> {
+        if self.len % PAGE == 0 {
+            self.fences.push(key);
+        }
+        self.len += 1;
+        self.out.write_all(&key.to_le_bytes())
+    }
+
+    fn finish(self) -> std::io::Result<Run> {
+        let file = self.out.into_inner().map_err(|e| e.into_error())?;
+        Ok(Run {
+            file,
+            len: self.len,
+            fences: self.fences,
+            level: self.level,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Past its memory limit the set spills to disk and still answers exactly like a
+    /// `HashSet`, across many spills and merges of runs; memory holds at most the limit plus
+    /// one buffer.
+    #[test]
+    fn spilled_set_behaves_like_a_hash_set() {
+        let limit = 3_000;
+        let mut seen = SeenSet::with_limit(limit);
+        let mut reference = HashSet::new();
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for i in 0..150_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = if i % 3 == 0 { x % 40_000 } else { x };
+            assert_eq!(seen.insert(key), reference.insert(key), "key {key} at {i}");
+            assert!(seen.in_memory() <= limit + BUFFER, "{} in memory", seen.in_memory());
+        }
+        assert_eq!(seen.len(), reference.len());
+        let runs = seen.spilled.as_ref().map_or(0, |s| s.runs.len());
+        assert!(!seen.spill_failed);
+        assert!((1..=6).contains(&runs), "{runs} runs");
+        for key in reference.iter().take(5_000) {
+            assert!(!seen.insert(*key));
+        }
+    }
 
     /// The set answers exactly like a `HashSet` over many keys, across merges.
     #[test]
