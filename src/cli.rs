@@ -48,13 +48,13 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// How to compile: `--jobs` threads; `encode` when the caller emits requests.
-    pub fn run_options(&self, encode: bool) -> compile::RunOptions {
+    /// How to compile: `--jobs` threads; `keep` what the caller's sink needs.
+    pub fn run_options(&self, keep: compile::Keep) -> compile::RunOptions {
         compile::RunOptions {
             jobs: self
                 .jobs
                 .map_or_else(crate::parallel::default_jobs, usize::from),
-            encode,
+            keep,
         }
     }
 }
@@ -394,7 +394,7 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> i32 {
     if !diags.has_errors() {
         summaries = compile::run(
             &loaded,
-            cli.run_options(false),
+            cli.run_options(compile::Keep::Recipient),
             &mut sources,
             &mut diags,
             &mut |_| true,
@@ -518,7 +518,7 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     let mut already = 0u64;
     let summaries = compile::run(
         &loaded,
-        cli.run_options(true),
+        cli.run_options(compile::Keep::Encoded),
         &mut sources,
         &mut diags,
         &mut |message| {

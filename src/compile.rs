@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::check::{TextProblem, TextUse, check_media_link, check_text, fill_body};
 use crate::diagnostics::{Code, Diagnostic, Diagnostics, Severity, Sources, Span};
@@ -69,9 +70,21 @@ pub struct CampaignSummary {
 pub struct RunOptions {
     /// Threads compiling recipients (1: all on the calling thread).
     pub jobs: usize,
-    /// Serialise each message's provider JSON on the compiling threads
-    /// ([`Message::encoded`]), for callers that emit requests.
-    pub encode: bool,
+    /// What of each message the sink needs.
+    pub keep: Keep,
+}
+
+/// What of each message the sink needs: the less, the less the compiling threads hand over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// The whole message, provider-neutral.
+    Content,
+    /// The provider JSON, serialised on the compiling threads ([`Message::encoded`]), for
+    /// callers that emit requests. The provider-neutral content of a message that was
+    /// serialised is emptied ([`Message::strip`]) once the campaign's previews are taken.
+    Encoded,
+    /// Only that the message compiled, its recipient and origin (content emptied likewise).
+    Recipient,
 }
 
 /// The loaded, validated project and the files behind it.
@@ -298,20 +311,31 @@ struct Work<'a> {
     renderer: &'a Renderer,
     set: &'a CompiledSet,
     names: &'a Names,
-    encode: bool,
+    keep: Keep,
+    /// Cleared by the collector once it holds the campaign's previews: from then on no
+    /// message needs its content for one.
+    previews_wanted: &'a AtomicBool,
 }
 
-/// How diagnostics name the campaign's parameters, made once rather than per row.
+/// What every row of a campaign reuses, made once rather than per row: how diagnostics name
+/// its parameters, and the shape of its template's body.
 struct Names {
     /// `body parameter N` and `body parameter N (fallback)`.
     body: Vec<(String, String)>,
     /// `button N`.
     buttons: Vec<String>,
+    /// The template body's characters around its parameters.
+    body_chars: Option<crate::check::BodyChars>,
 }
 
 impl Names {
-    fn new(set: &CompiledSet) -> Names {
+    fn new(campaign: &Campaign, set: &CompiledSet) -> Names {
         Names {
+            body_chars: campaign
+                .target
+                .template
+                .as_ref()
+                .map(|t| crate::check::BodyChars::new(&t.body, set.body.len())),
             body: (1..=set.body.len())
                 .map(|i| {
                     let what = format!("body parameter {i}");
@@ -379,8 +403,16 @@ impl<'a> Work<'a> {
         if let Some(m) = message.as_mut() {
             m.origin = shown_origin(self.campaign, &origin);
             m.tracking_number = marks.tracking_number.take();
-            if self.encode && !cx.failed() {
+            if self.keep == Keep::Encoded && !cx.failed() {
                 m.encoded = crate::emit::encode(m);
+            }
+            let strippable = match self.keep {
+                Keep::Content => false,
+                Keep::Encoded => m.encoded.is_some(),
+                Keep::Recipient => true,
+            };
+            if strippable && !self.previews_wanted.load(Ordering::Relaxed) {
+                m.strip();
             }
         }
         Outcome {
@@ -480,6 +512,9 @@ impl<'a> Collector<'_, 'a> {
             summary
                 .previews
                 .push(preview(&message, message.origin.clone()));
+            if summary.previews.len() == PREVIEWS {
+                self.work.previews_wanted.store(false, Ordering::Relaxed);
+            }
         }
         (self.sink)(message)
     }
@@ -582,13 +617,15 @@ fn run_campaign(
                 .with_help("add `tracking_number: \"{{ order_id }}\"` (or another unique field) so that reports can match Mayten's answers to recipients"),
         );
     }
-    let names = Names::new(&set);
+    let names = Names::new(campaign, &set);
+    let previews_wanted = AtomicBool::new(true);
     let work = Work {
         campaign,
         renderer: &renderer,
         set: &set,
         names: &names,
-        encode: options.encode,
+        keep: options.keep,
+        previews_wanted: &previews_wanted,
     };
     let jobs = if matches!(rows, Rows::Inline(..)) {
         1
@@ -991,8 +1028,13 @@ fn compile_row<'a>(
             });
         }
         if !cx.failed() {
-            let shown: Vec<&str> = body.iter().map(BodyParam::display).collect();
-            let len = crate::check::filled_body_chars(&template.body, &shown);
+            let len = match &work.names.body_chars {
+                Some(chars) if body.len() == set.body.len() => chars.count(|i| body[i].display()),
+                _ => {
+                    let shown: Vec<&str> = body.iter().map(BodyParam::display).collect();
+                    crate::check::filled_body_chars(&template.body, &shown)
+                }
+            };
             if len > 1024 {
                 cx.report(None, Code::BodyTooLong, Severity::Error, format!("with its parameters in place the body is {len} characters; WhatsApp allows 1024"), "shorten the longest parameters (error 132005 otherwise)".to_owned());
             }

@@ -27,6 +27,25 @@ pub struct Message {
     pub encoded: Option<String>,
 }
 
+impl Message {
+    /// Empty the provider-neutral content (keeping its kind, text or template) and the Mayten
+    /// parameter lists, for a message whose sink only needs its recipient and its
+    /// [`Message::encoded`] JSON. Frees them on the thread that made them.
+    pub fn strip(&mut self) {
+        self.content = match self.content {
+            Content::Text(_) => Content::Text(String::new()),
+            Content::Template(_) => Content::Template(TemplateContent {
+                language: String::new(),
+                header: None,
+                body: Vec::new(),
+                buttons: Vec::new(),
+            }),
+        };
+        self.internal_params = Vec::new();
+        self.chat_params = Vec::new();
+    }
+}
+
 /// The content of a message.
 #[derive(Debug, Clone)]
 pub enum Content {

@@ -508,6 +508,9 @@ mod fast {
     use phonenumber::Type;
     use phonenumber::country::Id;
     use phonenumber::metadata::{Descriptor, Metadata};
+    use std::cell::RefCell;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use regex::{Regex, RegexBuilder};
 
     use super::db;
@@ -531,22 +534,75 @@ mod fast {
     ];
 
     /// Compile a metadata pattern as `phonenumber` does (`ignore_whitespace`).
-    fn compile(pattern: &str) -> Regex {
-        RegexBuilder::new(pattern)
-            .ignore_whitespace(true)
-            .build()
-            .expect("phonenumber metadata pattern compiles")
+    fn compile(pattern: &str) -> Pattern {
+        Pattern::new(
+            RegexBuilder::new(pattern)
+                .ignore_whitespace(true)
+                .build()
+                .expect("phonenumber metadata pattern compiles"),
+        )
+    }
+
+    /// The number the next [`Pattern`] gets.
+    static NEXT_PATTERN: AtomicUsize = AtomicUsize::new(0);
+
+    thread_local! {
+        /// This thread's clones of the patterns' regexes, by pattern number.
+        static CLONES: RefCell<Vec<Option<Regex>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A compiled pattern, matched through this thread's own clone of its regex: a `Regex`
+    /// shared by threads keeps one fast cache for the first thread that used it, and the
+    /// others take a locked path on every match.
+    pub(super) struct Pattern {
+        regex: Regex,
+        number: usize,
+    }
+
+    impl Pattern {
+        fn new(regex: Regex) -> Pattern {
+            Pattern {
+                regex,
+                number: NEXT_PATTERN.fetch_add(1, Ordering::Relaxed),
+            }
+        }
+
+        fn with<R>(&self, f: impl FnOnce(&Regex) -> R) -> R {
+            CLONES.with(|clones| {
+                let mut clones = clones.borrow_mut();
+                if clones.len() <= self.number {
+                    clones.resize_with(self.number + 1, || None);
+                }
+                f(clones[self.number].get_or_insert_with(|| self.regex.clone()))
+            })
+        }
+
+        pub(super) fn is_match(&self, text: &str) -> bool {
+            self.with(|r| r.is_match(text))
+        }
+
+        fn find<'t>(&self, text: &'t str) -> Option<regex::Match<'t>> {
+            self.with(|r| r.find(text))
+        }
+
+        fn captures<'t>(&self, text: &'t str) -> Option<regex::Captures<'t>> {
+            self.with(|r| r.captures(text))
+        }
+
+        fn replace<'t>(&self, text: &'t str, with: &str) -> Cow<'t, str> {
+            self.with(|r| r.replace(text, with))
+        }
     }
 
     /// Compile a pattern anchored at the start of the text (see the module docs).
-    fn compile_at_start(pattern: &str) -> Regex {
+    fn compile_at_start(pattern: &str) -> Pattern {
         // The newline ends a `#` comment the pattern might end with.
         compile(&format!("^(?:{pattern}\n)"))
     }
 
     /// A [`Descriptor`] with its pattern compiled.
     pub(super) struct Desc {
-        pattern: Regex,
+        pattern: Pattern,
         lengths: &'static [u16],
     }
 
@@ -574,10 +630,10 @@ mod fast {
         mobile: Option<Desc>,
         /// Fixed-line and mobile descriptors have the same pattern.
         same_fixed_mobile: bool,
-        pub(super) leading_digits: Option<Regex>,
-        international_prefix: Option<Regex>,
+        pub(super) leading_digits: Option<Pattern>,
+        international_prefix: Option<Pattern>,
         /// Unanchored, for `captures` and `replace` exactly as `phonenumber` does them.
-        national_prefix_for_parsing: Option<Regex>,
+        national_prefix_for_parsing: Option<Pattern>,
     }
 
     impl Region {

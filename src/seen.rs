@@ -171,8 +171,8 @@ impl SeenSet {
         let (mut i, mut j) = (self.sorted.len(), recent.len());
         let need = i + j;
         if self.sorted.capacity() < need {
-            // Grow by half, not double, and not far past the limit.
-            let target = (need + need / 2).min(self.limit + BUFFER).max(need);
+            // Double (fewer copies for the allocator to keep), but not past the limit.
+            let target = (need * 2).min(self.limit + BUFFER).max(need);
             self.sorted.reserve_exact(target - i);
         }
         self.sorted.resize(need, 0);
@@ -322,7 +322,11 @@ impl Run {
             }
             left -= 1;
             let mut word = [0u8; 8];
-            Some(reader.read_exact(&mut word).map(|()| u64::from_le_bytes(word)))
+            Some(
+                reader
+                    .read_exact(&mut word)
+                    .map(|()| u64::from_le_bytes(word)),
+            )
         }))
     }
 
@@ -366,7 +370,7 @@ impl RunWriter {
     }
 
     fn push(&mut self, key: u64) -> std::io::Result<()> {
-        if self.len % PAGE == 0 {
+        if self.len.is_multiple_of(PAGE) {
             self.fences.push(key);
         }
         self.len += 1;
@@ -403,7 +407,11 @@ mod tests {
             x ^= x << 17;
             let key = if i % 3 == 0 { x % 40_000 } else { x };
             assert_eq!(seen.insert(key), reference.insert(key), "key {key} at {i}");
-            assert!(seen.in_memory() <= limit + BUFFER, "{} in memory", seen.in_memory());
+            assert!(
+                seen.in_memory() <= limit + BUFFER,
+                "{} in memory",
+                seen.in_memory()
+            );
         }
         assert_eq!(seen.len(), reference.len());
         let runs = seen.spilled.as_ref().map_or(0, |s| s.runs.len());

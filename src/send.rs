@@ -149,7 +149,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
         let mut on_plain = |r: Request| hasher.add(&r);
         let summaries = compile::run(
             &loaded,
-            cli.run_options(true),
+            cli.run_options(crate::compile::Keep::Encoded),
             &mut sources,
             &mut diags,
             &mut |message| {
@@ -282,7 +282,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
         let journal_for_compile = journal.clone();
         let loaded_ref = &loaded;
         let endpoints_ref = &endpoints;
-        let run_options = cli.run_options(true);
+        let run_options = cli.run_options(crate::compile::Keep::Encoded);
         let producer = scope.spawn(move || {
             let mut sources = Sources::default();
             let mut diags = Diagnostics::new();

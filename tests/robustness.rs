@@ -51,7 +51,7 @@ fn compile_dir(dir: &Path) -> Vec<Code> {
             &loaded,
             waform::compile::RunOptions {
                 jobs: 2,
-                encode: true,
+                keep: waform::compile::Keep::Encoded,
             },
             &mut sources,
             &mut diags,

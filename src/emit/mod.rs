@@ -144,8 +144,10 @@ fn next_escape(bytes: &[u8]) -> Option<usize> {
         // A byte's high bit is set where it is below 0x20, a quote or a backslash; borrows
         // only reach higher bytes, so the lowest set bit is always a true one.
         let control = word.wrapping_sub(ONES * 0x20) & !word;
-        let quote = (word ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(word ^ (ONES * u64::from(b'"')));
-        let backslash = (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(word ^ (ONES * u64::from(b'\\')));
+        let quote = (word ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES)
+            & !(word ^ (ONES * u64::from(b'"')));
+        let backslash = (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES)
+            & !(word ^ (ONES * u64::from(b'\\')));
         let found = (control | quote | backslash) & HIGH;
         if found != 0 {
             return Some(offset + (found.trailing_zeros() / 8) as usize);
@@ -585,8 +587,8 @@ mod tests {
     #[test]
     fn json_strings_match_serde_on_random_text() {
         let pieces = [
-            "a", "ab", "abcdefgh", "\"", "\\", "\n", "\r", "\t", "\u{8}", "\u{c}", "\u{0}", "\u{1f}",
-            " ", "\u{7f}", "ñ", "€", "😀", "\u{2028}", "/", "!", "~", "_",
+            "a", "ab", "abcdefgh", "\"", "\\", "\n", "\r", "\t", "\u{8}", "\u{c}", "\u{0}",
+            "\u{1f}", " ", "\u{7f}", "ñ", "€", "😀", "\u{2028}", "/", "!", "~", "_",
         ];
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         for _ in 0..5000 {
@@ -600,12 +602,16 @@ mod tests {
             }
             let mut ours = String::new();
             push_json_string(&mut ours, &text);
-            assert_eq!(ours, serde_json::to_string(&text).unwrap_or_default(), "{text:?}");
+            assert_eq!(
+                ours,
+                serde_json::to_string(&text).unwrap_or_default(),
+                "{text:?}"
+            );
         }
     }
 
     /// Messages serialised ahead ([`encode`]) give the same requests as messages serialised by
-    /// the emitter.
+    /// the emitter, also once their content is stripped.
     #[test]
     fn encoded_messages_emit_the_same_requests() {
         let a = Arc::new(aldeamo_sender("a"));
@@ -635,11 +641,20 @@ mod tests {
             })
             .collect();
         assert!(encoded.iter().all(|m| m.encoded.is_some()));
+        let stripped: Vec<Message> = encoded
+            .iter()
+            .map(|m| {
+                let mut m = m.clone();
+                m.strip();
+                m
+            })
+            .collect();
         let plain = emit_all(&[], &Endpoints::new(), &messages);
         let ahead = emit_all(&[], &Endpoints::new(), &encoded);
         assert_eq!(plain.len(), 8);
         assert_eq!(plain, ahead);
-        for messages in [messages, encoded] {
+        assert_eq!(emit_all(&[], &Endpoints::new(), &stripped), plain);
+        for messages in [messages, encoded, stripped] {
             let mut emitter = Emitter::new(&[], &Endpoints::new());
             let mut owned = Vec::new();
             for message in messages {
