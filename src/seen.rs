@@ -19,8 +19,8 @@ const BUFFER: usize = 16 * 1024;
 /// Keys per bucket of the index, on average.
 const PER_BUCKET: usize = 8;
 
-/// Keys kept in memory before the sorted vector is spilled to disk (8 MiB of keys).
-pub const MEMORY_KEYS: usize = 1 << 20;
+/// Keys kept in memory before the sorted vector is spilled to disk (4 MiB of keys).
+pub const MEMORY_KEYS: usize = 1 << 19;
 
 /// Keys per page of a spilled run: one read of 4 KiB finds a key.
 const PAGE: usize = 512;
@@ -196,7 +196,7 @@ impl SeenSet {
         self.reindex();
     }
 
-    /// Write the sorted vector to a new run and free it.
+    /// Write the sorted vector to a new run and empty it.
     fn spill(&mut self) -> std::io::Result<()> {
         let run = Run::write(&self.sorted, 0)?;
         let spilled = self.spilled.get_or_insert_with(|| {
@@ -211,8 +211,10 @@ impl SeenSet {
         }
         spilled.runs.push(run);
         spilled.compact()?;
-        self.sorted = Vec::new();
-        self.index = Vec::new();
+        // Keep the vector's memory for the next keys: freeing it and growing a new one would
+        // leave the allocator holding both for a while.
+        self.sorted.clear();
+        self.index.clear();
         self.bits = 0;
         Ok(())
     }
