@@ -16,9 +16,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 
-use serde::{Serialize, Serializer};
-
-use super::{Auth, ByName, Recipient, Request};
+use super::{Auth, ByName, Recipient, Request, push_json_string};
 use crate::message::{BodyParam, Content, Message};
 use crate::model::{Provider, SecretRef, Sender};
 
@@ -240,50 +238,88 @@ impl Batch {
 }
 
 /// A message's entry of `destinations`, as JSON; none for a message Mayten cannot take (a
-/// text message).
+/// text message). Written by hand, field by field as [`shape::Destination`] serialises it.
 pub(crate) fn destination_json(message: &Message) -> Option<String> {
     let Content::Template(content) = &message.content else {
         return None;
     };
-    let mut out = Vec::with_capacity(512);
-    serde_json::to_writer(&mut out, &destination(message, content)).ok()?;
-    String::from_utf8(out).ok()
-}
-
-fn destination<'a>(
-    message: &'a Message,
-    content: &'a crate::message::TemplateContent,
-) -> Destination<'a> {
-    Destination {
-        tracking_number: message.tracking_number.as_deref(),
-        dst_number: &message.to,
-        hsm_params: HsmParams(&content.body),
-        internal_params: &message.internal_params,
-        chat_params: &message.chat_params,
+    let mut out = String::with_capacity(256);
+    out.push('{');
+    if let Some(tracking) = &message.tracking_number {
+        out.push_str("\"trackingNumber\":");
+        push_json_string(&mut out, tracking);
+        out.push(',');
     }
+    out.push_str("\"dstNumber\":");
+    push_json_string(&mut out, &message.to);
+    out.push_str(",\"hsmParams\":");
+    push_strings(&mut out, content.body.iter().map(BodyParam::display));
+    if !message.internal_params.is_empty() {
+        out.push_str(",\"internalParams\":");
+        push_strings(&mut out, message.internal_params.iter().map(String::as_str));
+    }
+    if !message.chat_params.is_empty() {
+        out.push_str(",\"chatParams\":");
+        push_strings(&mut out, message.chat_params.iter().map(String::as_str));
+    }
+    out.push('}');
+    Some(out)
 }
 
-/// One entry of `destinations`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Destination<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tracking_number: Option<&'a str>,
-    dst_number: &'a str,
-    hsm_params: HsmParams<'a>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    internal_params: &'a [String],
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    chat_params: &'a [String],
+/// Append a JSON array of strings.
+fn push_strings<'a>(out: &mut String, items: impl Iterator<Item = &'a str>) {
+    out.push('[');
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_string(out, item);
+    }
+    out.push(']');
 }
 
-/// The body parameters as the strings the recipient reads (currency and date_time as their
-/// fallback text).
-struct HsmParams<'a>(&'a [BodyParam]);
+/// The destination as serde structs: the shape the hand-written JSON is tested against.
+#[cfg(test)]
+mod shape {
+    use serde::{Serialize, Serializer};
 
-impl Serialize for HsmParams<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(BodyParam::display))
+    use crate::message::{BodyParam, Message, TemplateContent};
+
+    pub(super) fn destination<'a>(
+        message: &'a Message,
+        content: &'a TemplateContent,
+    ) -> Destination<'a> {
+        Destination {
+            tracking_number: message.tracking_number.as_deref(),
+            dst_number: &message.to,
+            hsm_params: HsmParams(&content.body),
+            internal_params: &message.internal_params,
+            chat_params: &message.chat_params,
+        }
+    }
+
+    /// One entry of `destinations`.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    pub(super) struct Destination<'a> {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tracking_number: Option<&'a str>,
+        dst_number: &'a str,
+        hsm_params: HsmParams<'a>,
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        internal_params: &'a [String],
+        #[serde(skip_serializing_if = "<[String]>::is_empty")]
+        chat_params: &'a [String],
+    }
+
+    /// The body parameters as the strings the recipient reads (currency and date_time as
+    /// their fallback text).
+    pub(super) struct HsmParams<'a>(&'a [BodyParam]);
+
+    impl Serialize for HsmParams<'_> {
+        fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            serializer.collect_seq(self.0.iter().map(BodyParam::display))
+        }
     }
 }
 
@@ -298,6 +334,40 @@ mod tests {
     use crate::message::{BodyParam, Content, Message, TemplateContent};
     use crate::model::{SecretRef, Sender, Target, Template};
     use crate::values::DateTimeValue;
+
+    /// The hand-written destination JSON is byte for byte what the serde shape gives, with and
+    /// without tracking number, internal and chat params, over strings that need escaping.
+    #[test]
+    fn written_destination_matches_serde() {
+        let t = target(
+            "c",
+            &mayten_sender("m", 5, Some("T"), 10),
+            Some(&hsm("h", 10)),
+        );
+        let texts = ["", "Ana", "ñ\"q\\\n\t\u{1}", "😀 x"];
+        let mut checked = 0;
+        for tracking in [None, Some("ORD-1"), Some("\"t\"")] {
+            for internal in [vec![], vec!["i".to_owned(), "\u{7}".to_owned()]] {
+                for chat in [vec![], vec!["client".to_owned()]] {
+                    for text in texts {
+                        let mut m = message(&t, "5493516723999", &[text, "x"]);
+                        m.tracking_number = tracking.map(str::to_owned);
+                        m.internal_params = internal.clone();
+                        m.chat_params = chat.clone();
+                        let Content::Template(content) = &m.content else {
+                            panic!("a template message");
+                        };
+                        let expected =
+                            serde_json::to_string(&super::shape::destination(&m, content))
+                                .unwrap_or_default();
+                        assert_eq!(super::destination_json(&m).as_deref(), Some(&*expected));
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 48);
+    }
 
     fn body(request: &Request) -> Value {
         serde_json::from_str(&request.body).unwrap()
