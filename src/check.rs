@@ -111,7 +111,7 @@ pub fn campaign_fits(
         && !language.source.contains("{%")
     {
         let code = language.source.trim();
-        if !crate::validate::LANGUAGES.contains(&code) {
+        if !crate::validate::is_language(code) {
             push(language_unknown(code, language.span), diags);
         } else if !template.languages.iter().any(|l| l == code) {
             push(

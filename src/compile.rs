@@ -596,7 +596,7 @@ fn run_campaign(
         warnings: 0,
         previews: Vec::new(),
     };
-    let Some((renderer, set)) = Renderer::new(campaign, text, diags) else {
+    let Some((mut renderer, set)) = Renderer::new(campaign, text, diags) else {
         return summary;
     };
     let Some(mut rows) = open_rows(campaign, sources, diags) else {
@@ -608,6 +608,7 @@ fn run_campaign(
         if !check_columns(campaign, &set, header, diags, csv_span) {
             return summary;
         }
+        renderer.bind_columns(&set, header);
     }
     if target.sender.provider == Provider::Mayten && campaign.tracking_number.is_none() {
         summary.warnings += 1;
@@ -833,7 +834,7 @@ fn compile_row<'a>(
             Some(c) => {
                 let code = render_or_report(renderer, Some(c), ctx, cx, "`language`")?;
                 let code = code.trim().to_owned();
-                if !crate::validate::LANGUAGES.contains(&code.as_str()) {
+                if !crate::validate::is_language(&code) {
                     let d = crate::check::language_unknown(&code, c.expr.span);
                     cx.report(
                         Some(c),

@@ -85,6 +85,15 @@ pub struct RowContext {
 }
 
 impl RowContext {
+    /// The value of a CSV row's column by position (empty past the row's end); none for
+    /// fields that are not a CSV row.
+    pub fn str_column(&self, column: usize) -> Option<&str> {
+        match &self.fields {
+            Fields::Csv { record, .. } => Some(record.get(column).unwrap_or("")),
+            Fields::Json(_) => None,
+        }
+    }
+
     /// A field's value when it is a string (every CSV field is), without making a template
     /// value of it.
     pub fn str_field(&self, name: &str) -> Option<&str> {

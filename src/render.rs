@@ -23,6 +23,8 @@ pub struct Compiled {
     /// For an expression that is exactly `{{ field | filter ... }}` with filters from a small
     /// set: the chain, evaluated without the template engine when the field's value is a string.
     chain: Option<Chain>,
+    /// Its number among the campaign's chains, for [`Renderer::bind_columns`].
+    slot: usize,
 }
 
 /// The recipient fields a compiled template reads, sorted.
@@ -361,6 +363,8 @@ fn oneline(s: &str) -> String {
 pub struct Renderer {
     env: Environment<'static>,
     vars: Value,
+    /// The CSV column each chain reads, by slot, once bound to the campaign's header.
+    columns: Vec<Option<usize>>,
 }
 
 /// An expression that failed for a recipient.
@@ -438,6 +442,7 @@ impl Renderer {
         let mut env = new_environment();
         let mut ok = true;
         let mut set = CompiledSet::default();
+        let mut slots = 0;
         let mut compile = |env: &mut Environment<'static>,
                            name: String,
                            expr: &Expr,
@@ -446,6 +451,7 @@ impl Renderer {
             if crate::check::is_constant(&expr.source) {
                 return Some(Compiled {
                     chain: None,
+                    slot: 0,
                     name,
                     expr: expr.clone(),
                     fields: Vec::new(),
@@ -455,8 +461,10 @@ impl Renderer {
             match env.add_template_owned(name.clone(), expr.source.clone()) {
                 Ok(()) => {
                     let fields = template_fields(env, &name);
+                    slots += 1;
                     Some(Compiled {
                         chain: parse_chain(&expr.source),
+                        slot: slots - 1,
                         name,
                         expr: expr.clone(),
                         fields,
@@ -563,6 +571,7 @@ impl Renderer {
                     let fields = template_fields(&env, "where");
                     filter = Some(Compiled {
                         chain: None,
+                        slot: 0,
                         name: "where".into(),
                         expr: expr.clone(),
                         fields,
@@ -589,8 +598,22 @@ impl Renderer {
         let renderer = Renderer {
             env,
             vars: Value::from(minijinja::value::Serde(&campaign.vars)),
+            columns: Vec::new(),
         };
         ok.then_some((renderer, set))
+    }
+
+    /// Note which column of `header` each chain of `set` reads, for rows of a CSV with that
+    /// header: they are then read by position instead of by name.
+    pub fn bind_columns(&mut self, set: &CompiledSet, header: &crate::recipients::Header) {
+        for compiled in set.all() {
+            if let Some(chain) = &compiled.chain {
+                if self.columns.len() <= compiled.slot {
+                    self.columns.resize(compiled.slot + 1, None);
+                }
+                self.columns[compiled.slot] = header.position(&chain.field);
+            }
+        }
     }
 
     /// The context of one recipient.
@@ -607,11 +630,15 @@ impl Renderer {
             return Ok(constant.clone());
         }
         if let Some(chain) = &compiled.chain
-            && let Some(value) = ctx
-                .downcast_object_ref::<RowContext>()
-                .and_then(|row| row.str_field(&chain.field))
+            && let Some(row) = ctx.downcast_object_ref::<RowContext>()
         {
-            return Ok(chain.apply(value));
+            let column = self.columns.get(compiled.slot).copied().flatten();
+            let value = column
+                .and_then(|c| row.str_column(c))
+                .or_else(|| row.str_field(&chain.field));
+            if let Some(value) = value {
+                return Ok(chain.apply(value));
+            }
         }
         let template = self
             .env
@@ -1035,6 +1062,7 @@ mod tests {
             fields: vec!["a".into()],
             constant: None,
             chain,
+            slot: 0,
         }
     }
 
@@ -1063,6 +1091,14 @@ mod tests {
         let renderer = Renderer {
             env,
             vars: Value::UNDEFINED,
+            columns: Vec::new(),
+        };
+        // The same chains with their field bound to its column (`a` is column 1 of the CSV
+        // context): by position for CSV rows, by name for JSON ones.
+        let bound = Renderer {
+            env: renderer.env.clone(),
+            vars: Value::UNDEFINED,
+            columns: vec![Some(1)],
         };
         let inputs = inputs();
         for (i, source) in CHAINS.iter().enumerate() {
@@ -1070,11 +1106,13 @@ mod tests {
             let slow = compiled(&format!("t{i}"), source, None);
             for input in &inputs {
                 for ctx in [json_context(input), csv_context(input)] {
+                    let expected = renderer.render(&slow, &ctx).unwrap();
                     assert_eq!(
                         renderer.render(&fast, &ctx).unwrap(),
-                        renderer.render(&slow, &ctx).unwrap(),
+                        expected,
                         "{source:?} on {input:?}"
                     );
+                    assert_eq!(bound.render(&fast, &ctx).unwrap(), expected);
                 }
             }
         }
@@ -1088,6 +1126,7 @@ mod tests {
         let renderer = Renderer {
             env,
             vars: Value::UNDEFINED,
+            columns: Vec::new(),
         };
         let fast = compiled(
             "sentinel",
@@ -1122,6 +1161,7 @@ mod tests {
         let renderer = Renderer {
             env,
             vars: Value::UNDEFINED,
+            columns: Vec::new(),
         };
         let fast = compiled("t", "{{ a | title }}", parse_chain("{{ a | title }}"));
         let absent = Value::from_object(RowContext {

@@ -31,6 +31,17 @@ pub const LANGUAGES: &[&str] = &[
     "tr", "uk", "ur", "uz", "vi", "zu",
 ];
 
+/// Whether `code` is one of [`LANGUAGES`]: a binary search of a sorted copy, for the check
+/// made on every recipient.
+pub fn is_language(code: &str) -> bool {
+    static SORTED: std::sync::LazyLock<Vec<&str>> = std::sync::LazyLock::new(|| {
+        let mut sorted = LANGUAGES.to_vec();
+        sorted.sort_unstable();
+        sorted
+    });
+    SORTED.binary_search(&code).is_ok()
+}
+
 /// Highest pacing WhatsApp allows a number (messages per second).
 pub const MAX_RATE: f64 = 1000.0;
 
@@ -328,7 +339,7 @@ fn template(doc: &Document, raw: RawTemplate, diags: &mut Diagnostics) -> Option
         );
     }
     for (i, language) in languages.iter().enumerate() {
-        if !LANGUAGES.contains(&language.as_str()) {
+        if !is_language(language) {
             ok = false;
             let pointer = if doc.node.pointer("/language/0").is_some() {
                 format!("/language/{i}")
@@ -850,6 +861,22 @@ fn data_path(
                     )),
             );
             None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sorted lookup accepts exactly the listed language codes.
+    #[test]
+    fn is_language_matches_the_list() {
+        for code in LANGUAGES {
+            assert!(is_language(code), "{code}");
+        }
+        for code in ["", "EN", "es_XX", "xx", "en_us", "es ", "zz"] {
+            assert_eq!(is_language(code), LANGUAGES.contains(&code), "{code}");
         }
     }
 }
