@@ -348,9 +348,17 @@ mod tests {
 
     use super::*;
 
+    /// The next number of a xorshift sequence.
+    fn xorshift(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
     /// Past its memory limit the set spills to disk and still answers exactly like a
-    /// `HashSet`, across many spills and merges of runs; memory holds at most the limit plus
-    /// one buffer.
+    /// `HashSet`, across many spills and merges of runs; memory holds at most the limit (plus
+    /// the key that went over it).
     #[test]
     fn spilled_set_behaves_like_a_hash_set() {
         let limit = 2_048;
@@ -358,9 +366,7 @@ mod tests {
         let mut reference = HashSet::new();
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         for i in 0..150_000u64 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = xorshift(&mut x);
             let key = if i % 3 == 0 { x % 40_000 } else { x };
             assert_eq!(seen.insert(key), reference.insert(key), "key {key} at {i}");
             assert!(
@@ -378,16 +384,14 @@ mod tests {
         }
     }
 
-    /// The set answers exactly like a `HashSet` over many keys, across merges.
+    /// The set answers exactly like a `HashSet` over many keys, across table growths.
     #[test]
     fn behaves_like_a_hash_set() {
         let mut seen = SeenSet::new();
         let mut reference = HashSet::new();
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for i in 0..200_000u64 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = xorshift(&mut x);
             let key = if i % 5 == 0 { i / 5 } else { x % 150_000 };
             assert_eq!(seen.insert(key), reference.insert(key), "key {key}");
         }
