@@ -512,6 +512,10 @@ mod fast {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use regex::{Regex, RegexBuilder};
+    use regex_automata::dfa::{Automaton, StartKind, dense};
+    use regex_automata::nfa::thompson;
+    use regex_automata::util::syntax;
+    use regex_automata::{Anchored, Input};
 
     use super::db;
 
@@ -600,16 +604,69 @@ mod fast {
         compile(&format!("^(?:{pattern}\n)"))
     }
 
+    /// Largest DFA built for one descriptor pattern, in bytes; a larger one is matched by the
+    /// regex engine instead.
+    const DFA_LIMIT: usize = 1 << 20;
+
+    /// A pattern that is only asked whether it matches at the start of the text: by a DFA
+    /// (a table walk, no cache) when one builds within [`DFA_LIMIT`], else by the regex.
+    enum StartMatcher {
+        Dfa(Box<dense::DFA<Vec<u32>>>, &'static str, OnceLock<Pattern>),
+        Regex(Pattern),
+    }
+
+    impl StartMatcher {
+        fn new(pattern: &'static str) -> StartMatcher {
+            let built = dense::Builder::new()
+                .syntax(
+                    syntax::Config::new()
+                        .ignore_whitespace(true)
+                        .unicode(false)
+                        .utf8(false),
+                )
+                .thompson(thompson::Config::new().utf8(false))
+                .configure(
+                    dense::Config::new()
+                        .start_kind(StartKind::Anchored)
+                        .dfa_size_limit(Some(DFA_LIMIT))
+                        .determinize_size_limit(Some(4 * DFA_LIMIT)),
+                )
+                // The newline ends a `#` comment the pattern might end with.
+                .build(&format!("(?:{pattern}\n)"));
+            match built {
+                Ok(dfa) => StartMatcher::Dfa(Box::new(dfa), pattern, OnceLock::new()),
+                Err(_) => StartMatcher::Regex(compile_at_start(pattern)),
+            }
+        }
+
+        /// The patterns are ASCII and so are the digits they are matched against: the DFA
+        /// reads bytes, without Unicode classes. Should it ever give up, the regex decides.
+        fn is_match(&self, text: &str) -> bool {
+            match self {
+                StartMatcher::Dfa(dfa, pattern, regex) => {
+                    let input = Input::new(text).anchored(Anchored::Yes).earliest(true);
+                    match dfa.try_search_fwd(&input) {
+                        Ok(found) if text.is_ascii() => found.is_some(),
+                        _ => regex
+                            .get_or_init(|| compile_at_start(pattern))
+                            .is_match(text),
+                    }
+                }
+                StartMatcher::Regex(regex) => regex.is_match(text),
+            }
+        }
+    }
+
     /// A [`Descriptor`] with its pattern compiled.
     pub(super) struct Desc {
-        pattern: Pattern,
+        pattern: StartMatcher,
         lengths: &'static [u16],
     }
 
     impl Desc {
         fn new(desc: &'static Descriptor) -> Self {
             Desc {
-                pattern: compile_at_start(desc.national_number().as_str()),
+                pattern: StartMatcher::new(desc.national_number().as_str()),
                 lengths: desc.possible_length(),
             }
         }
