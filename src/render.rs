@@ -1052,6 +1052,15 @@ mod tests {
         })
     }
 
+    /// A renderer over `env` with no `vars`, its chains bound to `columns`.
+    fn test_renderer(env: Environment<'static>, columns: Vec<Option<usize>>) -> Renderer {
+        Renderer {
+            env,
+            vars: Value::UNDEFINED,
+            columns,
+        }
+    }
+
     fn compiled(name: &str, source: &str, chain: Option<Chain>) -> Compiled {
         Compiled {
             name: name.into(),
@@ -1088,18 +1097,10 @@ mod tests {
             env.add_template_owned(format!("t{i}"), (*source).to_owned())
                 .unwrap();
         }
-        let renderer = Renderer {
-            env,
-            vars: Value::UNDEFINED,
-            columns: Vec::new(),
-        };
+        let renderer = test_renderer(env, Vec::new());
         // The same chains with their field bound to its column (`a` is column 1 of the CSV
         // context): by position for CSV rows, by name for JSON ones.
-        let bound = Renderer {
-            env: renderer.env.clone(),
-            vars: Value::UNDEFINED,
-            columns: vec![Some(1)],
-        };
+        let bound = test_renderer(renderer.env.clone(), vec![Some(1)]);
         let inputs = inputs();
         for (i, source) in CHAINS.iter().enumerate() {
             let fast = compiled(&format!("t{i}"), source, parse_chain(source));
@@ -1123,11 +1124,7 @@ mod tests {
     fn fast_path_falls_back_to_the_engine() {
         let mut env = new_environment();
         env.add_template("sentinel", "engine").unwrap();
-        let renderer = Renderer {
-            env,
-            vars: Value::UNDEFINED,
-            columns: Vec::new(),
-        };
+        let renderer = test_renderer(env, Vec::new());
         let fast = compiled(
             "sentinel",
             "{{ a | upper }}",
@@ -1158,11 +1155,7 @@ mod tests {
     fn missing_fields_fail_as_before() {
         let mut env = new_environment();
         env.add_template("t", "{{ a | title }}").unwrap();
-        let renderer = Renderer {
-            env,
-            vars: Value::UNDEFINED,
-            columns: Vec::new(),
-        };
+        let renderer = test_renderer(env, Vec::new());
         let fast = compiled("t", "{{ a | title }}", parse_chain("{{ a | title }}"));
         let absent = Value::from_object(RowContext {
             fields: Fields::Json(serde_json::Map::new()),
