@@ -653,17 +653,13 @@ pub fn fill_body(body: &str, params: &[&str]) -> String {
     out
 }
 
-/// The length in characters of [`fill_body`]`(body, params)`, without building the text.
+/// The length in characters of [`fill_body`]`(body, params)` for one body and a fixed number
+/// of parameters, worked out once, without building the text: the characters of the text
+/// around the placeholders, and which parameters fill them.
 ///
 /// Walks `body` as `fill_body` does: literal text counts its characters, a placeholder
-/// `{{n}}` with `n` in `1..=params.len()` counts those of `params[n - 1]`, and any other
-/// `{{...}}` (or an unterminated `{{`) counts as written.
-pub fn filled_body_chars(body: &str, params: &[&str]) -> usize {
-    BodyChars::new(body, params.len()).count(|i| params[i])
-}
-
-/// [`filled_body_chars`] for one body and a fixed number of parameters, worked out once: the
-/// characters of the text around the placeholders, and which parameters fill them.
+/// `{{n}}` with `n` in `1..=params` counts those of parameter `n`, and any other `{{...}}`
+/// (or an unterminated `{{`) counts as written.
 #[derive(Debug, Clone)]
 pub struct BodyChars {
     fixed: usize,
@@ -702,7 +698,8 @@ impl BodyChars {
         }
     }
 
-    /// The characters of the body with `params` in place (as many as given to [`BodyChars::new`]).
+    /// The characters of the body with `params` in place (parameter `i`, 0-based, as many as
+    /// given to [`BodyChars::new`]).
     pub fn count<'a>(&self, params: impl Fn(usize) -> &'a str) -> usize {
         self.fixed
             + self
@@ -937,9 +934,11 @@ mod tests {
         assert!(fast > 1000, "the fast path was taken only {fast} times");
     }
 
-    /// `filled_body_chars` is the character count of `fill_body`, placeholders or not.
+    /// `BodyChars` counts the characters of `fill_body`, placeholders or not.
     #[test]
-    fn filled_body_chars_matches_fill_body() {
+    fn body_chars_match_fill_body() {
+        let filled_body_chars =
+            |body: &str, p: &[&str]| BodyChars::new(body, p.len()).count(|i| p[i]);
         let bodies = [
             "",
             "Hola",

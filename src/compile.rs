@@ -1028,14 +1028,10 @@ fn compile_row<'a>(
                 },
             });
         }
-        if !cx.failed() {
-            let len = match &work.names.body_chars {
-                Some(chars) if body.len() == set.body.len() => chars.count(|i| body[i].display()),
-                _ => {
-                    let shown: Vec<&str> = body.iter().map(BodyParam::display).collect();
-                    crate::check::filled_body_chars(&template.body, &shown)
-                }
-            };
+        if !cx.failed()
+            && let Some(chars) = &work.names.body_chars
+        {
+            let len = chars.count(|i| body.get(i).map_or("", BodyParam::display));
             if len > 1024 {
                 cx.report(None, Code::BodyTooLong, Severity::Error, format!("with its parameters in place the body is {len} characters; WhatsApp allows 1024"), "shorten the longest parameters (error 132005 otherwise)".to_owned());
             }
