@@ -435,7 +435,7 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> i32 {
 /// Where `--emit` writes: a temporary file renamed into place only when everything compiled.
 enum EmitTarget {
     Stdout(std::io::BufWriter<std::io::Stdout>),
-    File(std::io::BufWriter<tempfile::NamedTempFile>, PathBuf),
+    File(crate::output::OutputFile),
 }
 
 impl EmitTarget {
@@ -446,35 +446,21 @@ impl EmitTarget {
                 std::io::stdout(),
             )));
         }
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let temp = tempfile::NamedTempFile::new_in(dir)?;
-        Ok(EmitTarget::File(
-            std::io::BufWriter::with_capacity(1 << 16, temp),
-            path.to_path_buf(),
-        ))
+        crate::output::OutputFile::create(path).map(EmitTarget::File)
     }
 
     fn writer(&mut self) -> &mut dyn Write {
         match self {
             EmitTarget::Stdout(w) => w,
-            EmitTarget::File(w, _) => w,
+            EmitTarget::File(w) => w,
         }
     }
 
     fn commit(self, keep: bool) -> std::io::Result<()> {
         match self {
             EmitTarget::Stdout(mut w) => w.flush(),
-            EmitTarget::File(w, path) => {
-                let temp = w.into_inner().map_err(|e| e.into_error())?;
-                if keep {
-                    temp.as_file().sync_all()?;
-                    temp.persist(&path).map_err(|e| e.error)?;
-                }
-                Ok(())
-            }
+            EmitTarget::File(file) if keep => file.commit(),
+            EmitTarget::File(_) => Ok(()),
         }
     }
 }

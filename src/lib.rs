@@ -25,6 +25,7 @@ pub mod journal;
 pub mod load;
 pub mod message;
 pub mod model;
+pub mod output;
 pub mod parallel;
 pub mod phone;
 pub mod raw;

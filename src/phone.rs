@@ -689,7 +689,9 @@ mod fast {
         same_fixed_mobile: bool,
         pub(super) leading_digits: Option<Pattern>,
         international_prefix: Option<Pattern>,
-        /// Unanchored, for `captures` and `replace` exactly as `phonenumber` does them.
+        /// Anchored at the start: `phonenumber` uses only a match at the start of the
+        /// number, and the leftmost match is that one when there is one, for `find`,
+        /// `captures` and `replace` alike.
         national_prefix_for_parsing: Option<Pattern>,
     }
 
@@ -716,7 +718,7 @@ mod fast {
                     .map(|p| compile_at_start(p.as_str())),
                 national_prefix_for_parsing: meta
                     .national_prefix_for_parsing()
-                    .map(|p| compile(p.as_str())),
+                    .map(|p| compile_at_start(p.as_str())),
             }
         }
 
@@ -900,7 +902,7 @@ mod fast {
                 None => national,
             }));
         };
-        let Some(found) = parsing.find(national).filter(|m| m.start() == 0) else {
+        let Some(found) = parsing.find(national) else {
             return Some(Cow::Borrowed(national));
         };
         let (start, end) = (found.start(), found.end());

@@ -13,7 +13,7 @@
 //! serialised straight from the borrowed message when it arrives.
 
 use std::collections::HashMap;
-use std::io::Write;
+use std::fmt::Write;
 use std::sync::Arc;
 
 use super::{Auth, ByName, Recipient, Request, push_json_string};
@@ -49,6 +49,8 @@ struct Group {
     batch_size: usize,
     seen: bool,
     open: Option<Batch>,
+    /// The length of the last request's body: the next one starts with that much room.
+    last_body: usize,
 }
 
 impl MaytenEmitter {
@@ -75,6 +77,7 @@ impl MaytenEmitter {
                     batch_size,
                     seen: false,
                     open: None,
+                    last_body: 0,
                 });
                 let index = self.groups.len() - 1;
                 self.by_key.insert(key, index);
@@ -131,7 +134,8 @@ impl MaytenEmitter {
                 None => return,
             },
         };
-        let batch = group.open.get_or_insert_with(Batch::new);
+        let room = group.last_body;
+        let batch = group.open.get_or_insert_with(|| Batch::new(room));
         batch.push((source_id, hsm_id), json);
         batch.note(message, recipient);
         if batch.recipients.len() >= group.batch_size
@@ -159,6 +163,7 @@ impl Group {
             return None;
         }
         let (sender, body, recipients) = batch.close();
+        self.last_body = body.len();
         Some(Request {
             sender: Arc::from(sender),
             provider: Provider::Mayten,
@@ -175,7 +180,7 @@ impl Group {
 #[derive(Debug)]
 struct Batch {
     /// `{"messages":[` and the entries written so far, the last one still open.
-    body: Vec<u8>,
+    body: String,
     /// The open entry's `(sourceId, hsmId)`.
     current: Option<(u64, u64)>,
     /// Sender names in order of first appearance.
@@ -184,9 +189,12 @@ struct Batch {
 }
 
 impl Batch {
-    fn new() -> Batch {
+    /// An empty batch whose body has room for `room` bytes.
+    fn new(room: usize) -> Batch {
+        let mut body = String::with_capacity(room);
+        body.push_str("{\"messages\":[");
         Batch {
-            body: b"{\"messages\":[".to_vec(),
+            body,
             current: None,
             senders: Vec::new(),
             recipients: Vec::new(),
@@ -197,12 +205,12 @@ impl Batch {
     /// changes.
     fn push(&mut self, ids: (u64, u64), json: &str) {
         match self.current {
-            Some(current) if current == ids => self.body.push(b','),
+            Some(current) if current == ids => self.body.push(','),
             current => {
                 if current.is_some() {
-                    self.body.extend_from_slice(b"]},");
+                    self.body.push_str("]},");
                 }
-                // Writing into a Vec cannot fail.
+                // Writing into a String cannot fail.
                 let _ = write!(
                     self.body,
                     "{{\"sourceId\":{},\"hsmId\":{},\"destinations\":[",
@@ -210,7 +218,7 @@ impl Batch {
                 );
             }
         }
-        self.body.extend_from_slice(json.as_bytes());
+        self.body.push_str(json);
         self.current = Some(ids);
     }
 
@@ -227,12 +235,9 @@ impl Batch {
     fn close(self) -> (String, String, Vec<Recipient>) {
         let mut body = self.body;
         if self.current.is_some() {
-            body.extend_from_slice(b"]}");
+            body.push_str("]}");
         }
-        body.extend_from_slice(b"]}");
-        // Always UTF-8: serde_json output and ASCII punctuation.
-        let body = String::from_utf8(body)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        body.push_str("]}");
         (self.senders.join(","), body, self.recipients)
     }
 }

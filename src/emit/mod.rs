@@ -9,7 +9,7 @@
 pub mod aldeamo;
 pub mod mayten;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::message::Message;
@@ -76,7 +76,13 @@ impl Request {
 
     /// Write [`Request::to_ndjson`] and a newline, without building the line first.
     pub fn write_ndjson(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        out.write_all(self.ndjson_head(0).as_bytes())?;
+        out.write_all(b"{\"sender\":")?;
+        write_json_string(out, &self.sender)?;
+        out.write_all(b",\"method\":")?;
+        write_json_string(out, self.method)?;
+        out.write_all(b",\"url\":")?;
+        write_json_string(out, &self.url)?;
+        out.write_all(b",\"body\":")?;
         out.write_all(self.body.as_bytes())?;
         out.write_all(b"}\n")
     }
@@ -95,6 +101,19 @@ impl Request {
         head.push_str(",\"body\":");
         head
     }
+}
+
+/// Write `s` as [`push_json_string`] appends it, without building it first when it needs no
+/// escape.
+fn write_json_string(out: &mut dyn std::io::Write, s: &str) -> std::io::Result<()> {
+    if next_escape(s.as_bytes()).is_some() {
+        let mut escaped = String::new();
+        push_json_string(&mut escaped, s);
+        return out.write_all(escaped.as_bytes());
+    }
+    out.write_all(b"\"")?;
+    out.write_all(s.as_bytes())?;
+    out.write_all(b"\"")
 }
 
 /// Append `s` as a JSON string literal, escaped exactly as `serde_json` does (quotes,
@@ -290,8 +309,9 @@ impl Emitter {
     }
 }
 
-/// A per-sender-name lookup, shared by the provider emitters.
-type ByName<T> = HashMap<Arc<str>, T>;
+/// A per-sender-name lookup, shared by the provider emitters: a project has few senders, and
+/// comparing short names costs less than hashing them for every message.
+type ByName<T> = BTreeMap<Arc<str>, T>;
 
 #[cfg(test)]
 pub(crate) mod fixtures {
