@@ -512,10 +512,12 @@ mod fast {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use regex::{Regex, RegexBuilder};
+    use regex_automata::Anchored;
     use regex_automata::dfa::{Automaton, StartKind, dense};
     use regex_automata::nfa::thompson;
+    use regex_automata::util::primitives::StateID;
+    use regex_automata::util::start;
     use regex_automata::util::syntax;
-    use regex_automata::{Anchored, Input};
 
     use super::db;
 
@@ -611,7 +613,14 @@ mod fast {
     /// A pattern that is only asked whether it matches at the start of the text: by a DFA
     /// (a table walk, no cache) when one builds within [`DFA_LIMIT`], else by the regex.
     enum StartMatcher {
-        Dfa(Box<dense::DFA<Vec<u32>>>, &'static str, OnceLock<Pattern>),
+        /// The DFA, its anchored start state, and the pattern for the regex should the DFA
+        /// give up.
+        Dfa(
+            Box<dense::DFA<Vec<u32>>>,
+            StateID,
+            &'static str,
+            OnceLock<Pattern>,
+        ),
         Regex(Pattern),
     }
 
@@ -633,20 +642,28 @@ mod fast {
                 )
                 // The newline ends a `#` comment the pattern might end with.
                 .build(&format!("(?:{pattern}\n)"));
+            let start = |dfa: &dense::DFA<Vec<u32>>| {
+                dfa.start_state(&start::Config::new().anchored(Anchored::Yes))
+                    .ok()
+            };
             match built {
-                Ok(dfa) => StartMatcher::Dfa(Box::new(dfa), pattern, OnceLock::new()),
+                Ok(dfa) => match start(&dfa) {
+                    Some(at) => StartMatcher::Dfa(Box::new(dfa), at, pattern, OnceLock::new()),
+                    None => StartMatcher::Regex(compile_at_start(pattern)),
+                },
                 Err(_) => StartMatcher::Regex(compile_at_start(pattern)),
             }
         }
 
         /// The patterns are ASCII and so are the digits they are matched against: the DFA
-        /// reads bytes, without Unicode classes. Should it ever give up, the regex decides.
+        /// reads bytes, without Unicode classes, walked by hand from its anchored start
+        /// state until it matches (a match state comes one byte after the match), dies or
+        /// ends. Should it give up, or the text not be ASCII, the regex decides.
         fn is_match(&self, text: &str) -> bool {
             match self {
-                StartMatcher::Dfa(dfa, pattern, regex) => {
-                    let input = Input::new(text).anchored(Anchored::Yes).earliest(true);
-                    match dfa.try_search_fwd(&input) {
-                        Ok(found) if text.is_ascii() => found.is_some(),
+                StartMatcher::Dfa(dfa, start, pattern, regex) => {
+                    match text.is_ascii().then(|| walk(dfa, *start, text.as_bytes())) {
+                        Some(Some(found)) => found,
                         _ => regex
                             .get_or_init(|| compile_at_start(pattern))
                             .is_match(text),
@@ -655,6 +672,31 @@ mod fast {
                 StartMatcher::Regex(regex) => regex.is_match(text),
             }
         }
+    }
+
+    /// Whether `dfa`, from its anchored start state `start`, matches a prefix of `text`;
+    /// none if it gives up.
+    fn walk(dfa: &dense::DFA<Vec<u32>>, start: StateID, text: &[u8]) -> Option<bool> {
+        let mut state = start;
+        for &b in text {
+            state = dfa.next_state(state, b);
+            if dfa.is_special_state(state) {
+                if dfa.is_match_state(state) {
+                    return Some(true);
+                }
+                if dfa.is_dead_state(state) {
+                    return Some(false);
+                }
+                if dfa.is_quit_state(state) {
+                    return None;
+                }
+            }
+        }
+        state = dfa.next_eoi_state(state);
+        if dfa.is_quit_state(state) {
+            return None;
+        }
+        Some(dfa.is_match_state(state))
     }
 
     /// A [`Descriptor`] with its pattern compiled.

@@ -459,7 +459,7 @@ impl Rows {
                             .position()
                             .cloned()
                             .unwrap_or_else(csv::Position::new);
-                        if record.iter().any(|f| f.contains('\0')) {
+                        if record.as_byte_record().as_slice().contains(&0) {
                             return Some(Err(DataProblem {
                                 message: "the row contains a NUL byte".to_owned(),
                                 span: line_span(*file, pos.line(), pos.byte()),
