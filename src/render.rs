@@ -1045,7 +1045,7 @@ mod tests {
 
     fn csv_context(value: &str) -> Value {
         let header = Arc::new(Header::new(vec!["z".into(), "a".into(), "a".into()]));
-        let record = csv::StringRecord::from(vec!["other", value, "duplicate"]);
+        let record = crate::recipients::CsvValues::from(vec!["other", value, "duplicate"]);
         Value::from_object(RowContext {
             fields: Fields::Csv { header, record },
             vars: Value::UNDEFINED,
