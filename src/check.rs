@@ -728,6 +728,7 @@ fn find_pair(s: &str, c: u8) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     /// Newlines, tabs and five spaces are refused; four spaces are fine.
     #[test]
@@ -786,14 +787,6 @@ mod tests {
 
     /// Both providers.
     const PROVIDERS: [Provider; 2] = [Provider::Aldeamo, Provider::Mayten];
-
-    /// A fixed-seed xorshift64 step, for reproducible pseudo-random inputs.
-    fn xorshift(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
-    }
 
     /// Assert that `check_text` (fast path, then the rules) equals the rule-by-rule reference
     /// for `value` in every use and provider; returns how many of those the fast path took.

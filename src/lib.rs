@@ -36,5 +36,7 @@ pub mod sandbox;
 pub mod schema;
 pub mod seen;
 pub mod send;
+#[cfg(test)]
+mod testing;
 pub mod validate;
 pub mod values;

@@ -1203,6 +1203,7 @@ fn too_long_error(shown: &str, digits: usize) -> PhoneError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     fn ok(input: &str, region: Option<&str>) -> Phone {
         match normalize(input, region) {
@@ -1539,12 +1540,7 @@ mod tests {
     #[test]
     fn random_inputs_do_not_panic() {
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = move || xorshift(&mut state);
         let regions = [None, Some("AR"), Some("MX"), Some("CO"), Some("BR")];
         for i in 0..250 {
             let len = next() % 17;
@@ -1816,12 +1812,7 @@ mod tests {
             }
         }
         let mut state: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = move || xorshift(&mut state);
         for i in 0..3000 {
             let len = 2 + next() % 14;
             let mut s = String::from(if i % 3 == 0 { "+" } else { "" });

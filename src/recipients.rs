@@ -650,6 +650,7 @@ fn line_span(file: FileId, line: u64, byte: u64) -> Span {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::xorshift;
 
     /// A row's values are the csv crate's own: the same strings field by field, and the same
     /// first field refused when a row is not UTF-8, a character split between two fields
@@ -668,12 +669,7 @@ mod tests {
             b"\xf0\x9f",
         ];
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = move || xorshift(&mut state);
         for _ in 0..20_000 {
             let fields = 1 + (next() % 5) as usize;
             let mut record = csv::ByteRecord::new();

@@ -347,14 +347,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
-
-    /// The next number of a xorshift sequence.
-    fn xorshift(x: &mut u64) -> u64 {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        *x
-    }
+    use crate::testing::xorshift;
 
     /// Past its memory limit the set spills to disk and still answers exactly like a
     /// `HashSet`, across many spills and merges of runs; memory holds at most the limit (plus
