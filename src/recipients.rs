@@ -45,7 +45,7 @@ impl Header {
 
 /// A CSV record's values: its text, checked as UTF-8 once as a whole, and where each field
 /// ends in it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct CsvValues {
     text: String,
     ends: Vec<usize>,
@@ -82,7 +82,10 @@ impl CsvValues {
     /// The value of field `i` (0-based).
     pub fn get(&self, i: usize) -> Option<&str> {
         let end = *self.ends.get(i)?;
-        let start = i.checked_sub(1).map_or(0, |j| self.ends[j]);
+        let start = match i.checked_sub(1) {
+            Some(j) => *self.ends.get(j)?,
+            None => 0,
+        };
         self.text.get(start..end)
     }
 }
@@ -100,7 +103,7 @@ impl<'a> From<Vec<&'a str>> for CsvValues {
 }
 
 /// One recipient's fields, seen by expressions as variables (plus `vars`).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Fields {
     /// A CSV record.
     Csv {
@@ -461,9 +464,14 @@ pub fn open_ndjson(path: &PathBuf, file: FileId) -> Result<Rows, DataProblem> {
     })
 }
 
+/// What is wrong with a row or header whose field `field` (0-based) is not UTF-8.
+fn not_utf8(field: usize) -> String {
+    format!("field {} is not valid UTF-8", field + 1)
+}
+
 fn csv_error_text(err: &csv::Error) -> String {
     match err.kind() {
-        csv::ErrorKind::Utf8 { err, .. } => format!("field {} is not valid UTF-8", err.field() + 1),
+        csv::ErrorKind::Utf8 { err, .. } => not_utf8(err.field()),
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
         } => {
@@ -519,10 +527,7 @@ impl Rows {
                             Ok(values) => values,
                             Err(field) => {
                                 return Some(Err(DataProblem {
-                                    message: format!(
-                                        "bad CSV row: field {} is not valid UTF-8",
-                                        field + 1
-                                    ),
+                                    message: format!("bad CSV row: {}", not_utf8(field)),
                                     span: line_span(*file, pos.line(), pos.byte()),
                                     help: "save the file as UTF-8".to_owned(),
                                 }));
@@ -557,7 +562,6 @@ impl Rows {
                             span: line_span(*file, pos.line(), pos.byte()),
                             help: match err.kind() {
                                 csv::ErrorKind::UnequalLengths { .. } => "every row needs as many fields as the header; quote fields that contain commas: \"Puebla, Pue.\"".to_owned(),
-                                csv::ErrorKind::Utf8 { .. } => "save the file as UTF-8".to_owned(),
                                 _ => "fix the CSV syntax on this line".to_owned(),
                             },
                         }))
