@@ -401,7 +401,10 @@ impl<'a> Work<'a> {
         let mut marks = Marks::default();
         let mut message = compile_row(self, &ctx, &mut cx, &mut marks);
         if let Some(m) = message.as_mut() {
-            m.origin = shown_origin(self.campaign, &origin);
+            // Only previews (and callers that keep whole messages) read the origin.
+            if self.keep == Keep::Content || self.previews_wanted.load(Ordering::Relaxed) {
+                m.origin = shown_origin(self.campaign, &origin);
+            }
             m.tracking_number = marks.tracking_number.take();
             if self.keep == Keep::Encoded && !cx.failed() {
                 m.encoded = crate::emit::encode(m);

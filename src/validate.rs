@@ -34,12 +34,24 @@ pub const LANGUAGES: &[&str] = &[
 /// Whether `code` is one of [`LANGUAGES`]: a binary search of a sorted copy, for the check
 /// made on every recipient.
 pub fn is_language(code: &str) -> bool {
-    static SORTED: std::sync::LazyLock<Vec<&str>> = std::sync::LazyLock::new(|| {
-        let mut sorted = LANGUAGES.to_vec();
+    static SORTED: std::sync::LazyLock<Vec<u64>> = std::sync::LazyLock::new(|| {
+        let mut sorted: Vec<u64> = LANGUAGES.iter().filter_map(|c| packed(c)).collect();
         sorted.sort_unstable();
         sorted
     });
-    SORTED.binary_search(&code).is_ok()
+    packed(code).is_some_and(|key| SORTED.binary_search(&key).is_ok())
+}
+
+/// A code of at most 8 bytes as one integer (distinct codes give distinct integers, since
+/// none contains a NUL byte); none for a longer code, which no language has.
+fn packed(code: &str) -> Option<u64> {
+    let bytes = code.as_bytes();
+    if bytes.len() > 8 || bytes.contains(&0) {
+        return None;
+    }
+    let mut word = [0u8; 8];
+    word[..bytes.len()].copy_from_slice(bytes);
+    Some(u64::from_be_bytes(word))
 }
 
 /// Highest pacing WhatsApp allows a number (messages per second).
@@ -875,7 +887,18 @@ mod tests {
         for code in LANGUAGES {
             assert!(is_language(code), "{code}");
         }
-        for code in ["", "EN", "es_XX", "xx", "en_us", "es ", "zz"] {
+        for code in [
+            "",
+            "EN",
+            "es_XX",
+            "xx",
+            "en_us",
+            "es ",
+            "zz",
+            "en\0",
+            "es\0\0",
+            "en_US_POSIX",
+        ] {
             assert_eq!(is_language(code), LANGUAGES.contains(&code), "{code}");
         }
     }
