@@ -490,11 +490,12 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     let mut stats = RequestStats::default();
     let mut write_error: Option<std::io::Error> = None;
     let mut hash_request = |request: Request| hasher.add(&request);
+    let mut lines = crate::emit::NdjsonWriter::default();
     let mut on_request = |request: Request| {
         stats.add(&request);
         if let Some(t) = target.as_mut()
             && write_error.is_none()
-            && let Err(err) = request.write_ndjson(t.writer())
+            && let Err(err) = lines.write(&request, t.writer())
         {
             write_error = Some(err);
         }
@@ -588,17 +589,25 @@ pub(crate) struct RequestStats {
 impl RequestStats {
     pub(crate) fn add(&mut self, request: &Request) {
         self.total += 1;
+        if let [only] = request.recipients.as_slice() {
+            return self.count(&only.campaign, &request.url);
+        }
         let mut seen: Vec<&str> = Vec::new();
         for r in &request.recipients {
             if !seen.contains(&&*r.campaign) {
                 seen.push(&r.campaign);
-                match self.per_campaign.get_mut(&*r.campaign) {
-                    Some(entry) => entry.0 += 1,
-                    None => {
-                        self.per_campaign
-                            .insert(r.campaign.to_string(), (1, request.url.to_string()));
-                    }
-                }
+                self.count(&r.campaign, &request.url);
+            }
+        }
+    }
+
+    /// One more request for `campaign`, sent to `url`.
+    fn count(&mut self, campaign: &str, url: &str) {
+        match self.per_campaign.get_mut(campaign) {
+            Some(entry) => entry.0 += 1,
+            None => {
+                self.per_campaign
+                    .insert(campaign.to_owned(), (1, url.to_owned()));
             }
         }
     }

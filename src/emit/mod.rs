@@ -103,6 +103,45 @@ impl Request {
     }
 }
 
+/// Writes plan lines as [`Request::write_ndjson`] does, keeping the line's head (sender,
+/// method and URL) from one request to the next: a campaign's requests share it.
+#[derive(Debug, Default)]
+pub struct NdjsonWriter {
+    /// The sender, method and URL of the last request written, and its line's head.
+    last: Option<(Arc<str>, &'static str, Arc<str>, String)>,
+}
+
+impl NdjsonWriter {
+    /// Write `request`'s plan line and a newline to `out`.
+    pub fn write(
+        &mut self,
+        request: &Request,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let head = match &mut self.last {
+            Some((sender, method, url, head))
+                if *method == request.method
+                    && *sender == request.sender
+                    && *url == request.url =>
+            {
+                head
+            }
+            last => {
+                let entry = (
+                    Arc::clone(&request.sender),
+                    request.method,
+                    Arc::clone(&request.url),
+                    request.ndjson_head(0),
+                );
+                &mut last.insert(entry).3
+            }
+        };
+        out.write_all(head.as_bytes())?;
+        out.write_all(request.body.as_bytes())?;
+        out.write_all(b"}\n")
+    }
+}
+
 /// Write `s` as [`push_json_string`] appends it, without building it first when it needs no
 /// escape.
 fn write_json_string(out: &mut dyn std::io::Write, s: &str) -> std::io::Result<()> {
@@ -600,6 +639,40 @@ mod tests {
         let mut written = Vec::new();
         request.write_ndjson(&mut written).unwrap_or_default();
         assert_eq!(written, format!("{}\n", request.to_ndjson()).into_bytes());
+    }
+
+    /// The writer that keeps the line's head gives each request's own line, also when the
+    /// sender, the method or the URL changes from one request to the next.
+    #[test]
+    fn ndjson_writer_writes_each_requests_line() {
+        let request = |sender: &str, method: &'static str, url: &str, body: &str| Request {
+            sender: sender.into(),
+            provider: Provider::Aldeamo,
+            method,
+            url: url.into(),
+            body: body.into(),
+            recipients: Vec::new(),
+            auth: Auth::Bearer { token: None }.into(),
+        };
+        let requests = [
+            request("a", "POST", "https://x/1", "{\"n\":1}"),
+            request("a", "POST", "https://x/1", "{\"n\":2}"),
+            request("b\"", "POST", "https://x/1", "{\"n\":3}"),
+            request("b\"", "POST", "https://x/2", "{\"n\":4}"),
+            request("b\"", "PUT", "https://x/2", "{\"n\":5}"),
+            request("a", "POST", "https://x/1", "{\"n\":6}"),
+        ];
+        let mut writer = NdjsonWriter::default();
+        let (mut kept, mut each) = (Vec::new(), Vec::new());
+        for r in &requests {
+            writer.write(r, &mut kept).unwrap_or_default();
+            r.write_ndjson(&mut each).unwrap_or_default();
+        }
+        assert_eq!(
+            String::from_utf8_lossy(&kept),
+            String::from_utf8_lossy(&each)
+        );
+        assert_eq!(each.iter().filter(|&&b| b == b'\n').count(), requests.len());
     }
 
     /// The word-at-a-time escape scan gives serde_json's bytes on strings mixing escapes,
