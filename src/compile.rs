@@ -438,9 +438,35 @@ struct Collector<'c, 'a> {
     summary: CampaignSummary,
     seen_numbers: SeenSet,
     seen_tracking: SeenSet,
+    /// Outcomes still to come whose seen-set memory was touched.
+    touched: usize,
 }
 
+/// Outcomes whose seen-set memory is touched together.
+const TOUCH_AHEAD: usize = 16;
+
 impl<'a> Collector<'_, 'a> {
+    /// Every [`TOUCH_AHEAD`] outcomes, touch the seen-set memory of the next ones
+    /// ([`SeenSet::touch`]), so that their lookups find it in the cache.
+    fn touch_ahead(&mut self, ahead: &[Outcome<'a>]) {
+        self.touched = self.touched.saturating_sub(1);
+        if self.touched > 0 {
+            return;
+        }
+        let next = ahead.get(..TOUCH_AHEAD).unwrap_or(ahead);
+        let mut words = 0u64;
+        for outcome in next {
+            if let Some(key) = outcome.marks.recipient {
+                words ^= self.seen_numbers.touch(key);
+            }
+            if let Some(hash) = outcome.marks.tracking {
+                words ^= self.seen_tracking.touch(hash);
+            }
+        }
+        std::hint::black_box(words);
+        self.touched = next.len();
+    }
+
     fn take(&mut self, outcome: Outcome<'a>) -> bool {
         let campaign = self.work.campaign;
         let summary = &mut self.summary;
@@ -644,12 +670,16 @@ fn run_campaign(
         summary,
         seen_numbers: SeenSet::new(),
         seen_tracking: SeenSet::new(),
+        touched: 0,
     };
     crate::parallel::ordered_map(
         jobs,
         || rows.next_row(),
         |next| work.compile(next),
-        |outcome| collector.take(outcome),
+        |outcome, ahead| {
+            collector.touch_ahead(ahead);
+            collector.take(outcome)
+        },
     );
     let Collector {
         diags, mut summary, ..

@@ -19,7 +19,8 @@ pub fn default_jobs() -> usize {
 }
 
 /// Read items with `next`, map each with `work` on `jobs` threads, and give the results to
-/// `collect` in the order the items were read; `collect` returns false to stop early.
+/// `collect` in the order the items were read, each with the results of its batch that come
+/// after it (to look ahead; empty with one thread); `collect` returns false to stop early.
 ///
 /// With `jobs` ≤ 1 everything runs on the calling thread. Batches go to the workers in turn
 /// and come back in the same turn, so no reordering buffer is needed and memory is bounded by
@@ -28,14 +29,14 @@ pub fn ordered_map<I, O>(
     jobs: usize,
     mut next: impl FnMut() -> Option<I> + Send,
     work: impl Fn(I) -> O + Sync,
-    mut collect: impl FnMut(O) -> bool,
+    mut collect: impl FnMut(O, &[O]) -> bool,
 ) where
     I: Send,
     O: Send,
 {
     if jobs <= 1 {
         while let Some(item) = next() {
-            if !collect(work(item)) {
+            if !collect(work(item), &[]) {
                 return;
             }
         }
@@ -74,8 +75,9 @@ pub fn ordered_map<I, O>(
             let Ok(batch) = outputs[turn].recv() else {
                 return;
             };
-            for item in batch {
-                if !collect(item) {
+            let mut items = batch.into_iter();
+            while let Some(item) = items.next() {
+                if !collect(item, items.as_slice()) {
                     return;
                 }
             }
@@ -87,7 +89,8 @@ pub fn ordered_map<I, O>(
 mod tests {
     use super::*;
 
-    /// Results come back in input order whatever the number of threads, and all of them.
+    /// Results come back in input order whatever the number of threads, and all of them, each
+    /// with the results that follow it in its batch.
     #[test]
     fn keeps_the_input_order() {
         for jobs in [1, 2, 3, 8] {
@@ -97,7 +100,10 @@ mod tests {
                 jobs,
                 || source.next(),
                 |i| i * 2,
-                |o| {
+                |o, ahead| {
+                    let following = (1..).map(|k| o + 2 * k);
+                    assert!(ahead.iter().zip(following).all(|(&a, b)| a == b));
+                    assert!(ahead.len() < BATCH);
                     seen.push(o);
                     true
                 },
@@ -115,7 +121,7 @@ mod tests {
             2,
             || source.next(),
             |i| i,
-            |_| {
+            |_, _| {
                 seen += 1;
                 seen < 1000
             },
