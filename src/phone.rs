@@ -7,6 +7,7 @@
 //! crate (a port of Google's libphonenumber metadata) and reports the quirks
 //! it had to fix along the way as [`PhoneWarning`]s.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use phonenumber::country::Id;
@@ -141,13 +142,14 @@ impl std::error::Error for PhoneError {}
 /// `549` + 10 digits whatever way they were written.
 pub fn normalize(input: &str, default_region: Option<&str>) -> Result<Phone, PhoneError> {
     let shown = input.trim();
-    let cleaned = clean(shown)?;
+    let mut buffer = [0; MAX_DIGITS + 2];
+    let (international, digits) = clean(shown, &mut buffer)?;
     let region = default_region.map(parse_region).transpose()?;
 
-    let (written, checked, mexican) = if cleaned.international {
-        read_international(&cleaned.digits, shown)?
+    let (written, checked, mexican) = if international {
+        read_international(digits, shown)?
     } else {
-        read_digits_only(&cleaned.digits, region, shown)?
+        read_digits_only(digits, region, shown)?
     };
 
     let mut warnings = Vec::new();
@@ -162,19 +164,18 @@ pub fn normalize(input: &str, default_region: Option<&str>) -> Result<Phone, Pho
         other => return Err(type_error(shown, other, &checked)),
     }
 
-    let digits = checked.e164_digits();
-    if digits.len() > MAX_DIGITS {
-        return Err(too_long_error(shown, digits.len()));
+    if checked.e164.len() > MAX_DIGITS {
+        return Err(too_long_error(shown, checked.e164.len()));
     }
-    if digits != written {
+    if checked.e164 != written {
         warnings.push(PhoneWarning::Rewritten {
             from: shown.to_owned(),
         });
     }
 
     Ok(Phone {
-        digits,
         region: checked.region(),
+        digits: checked.e164,
         warnings,
     })
 }
@@ -183,7 +184,10 @@ pub fn normalize(input: &str, default_region: Option<&str>) -> Result<Phone, Pho
 ///
 /// Returns the digits as written (after the Mexican mapping), the parsed
 /// number and whether the Mexican mapping applied.
-fn read_international(digits: &str, shown: &str) -> Result<(String, Checked, bool), PhoneError> {
+fn read_international<'a>(
+    digits: &'a str,
+    shown: &str,
+) -> Result<(Cow<'a, str>, Checked, bool), PhoneError> {
     let (digits, mexican) = unmexican(digits);
     let checked = check_international(&digits).map_err(|e| e.into_error(shown, true))?;
     if !checked.is_valid() {
@@ -204,16 +208,16 @@ fn read_international(digits: &str, shown: &str) -> Result<(String, Checked, boo
 /// internationally first would silently message a stranger.
 ///
 /// Without a default region the digits can only be international.
-fn read_digits_only(
-    digits: &str,
+fn read_digits_only<'a>(
+    digits: &'a str,
     region: Option<Id>,
     shown: &str,
-) -> Result<(String, Checked, bool), PhoneError> {
+) -> Result<(Cow<'a, str>, Checked, bool), PhoneError> {
     let national = match region {
         Some(region) => match check_national(digits, region) {
             Ok(checked) if checked.is_valid() => {
                 let written = national_as_international(digits, &checked);
-                return Ok((written, checked, false));
+                return Ok((Cow::Owned(written), checked, false));
             }
             other => Some(other),
         },
@@ -231,21 +235,68 @@ fn read_digits_only(
     }
 }
 
-/// Input after step 1: the digits, and whether a `+`/`00` made it international.
-struct Cleaned {
-    international: bool,
-    digits: String,
+/// Step 1 of the recipe: strip separators, find the `+`, reject anything else.
+///
+/// Returns whether a `+`/`00` made the number international, and its digits: a
+/// part of `shown` when it has nothing else, else copied into `buffer`.
+fn clean<'a>(
+    shown: &'a str,
+    buffer: &'a mut [u8; MAX_DIGITS + 2],
+) -> Result<(bool, &'a str), PhoneError> {
+    let unsigned = shown.strip_prefix('+').unwrap_or(shown);
+    let (plus, digits) = if unsigned.bytes().all(|b| b.is_ascii_digit()) {
+        (unsigned.len() < shown.len(), unsigned)
+    } else {
+        let (plus, count) = read_digits(shown, buffer)?;
+        match buffer.get(..count).map(std::str::from_utf8) {
+            Some(Ok(digits)) => (plus, digits),
+            // More digits than `buffer` holds are too many however the number starts.
+            _ => {
+                let skipped = if !plus && buffer.starts_with(b"00") {
+                    2
+                } else {
+                    0
+                };
+                return Err(too_long_error(shown, count - skipped));
+            }
+        }
+    };
+
+    if digits.is_empty() {
+        let message = if shown.is_empty() {
+            "phone number is empty".to_owned()
+        } else {
+            format!("`{shown}` has no digits")
+        };
+        return Err(PhoneError::new(
+            message,
+            format!("write the number with its country code, e.g. {GENERIC_EXAMPLE}"),
+        ));
+    }
+
+    let (international, digits) = match digits.strip_prefix("00") {
+        Some(rest) if !plus => (true, rest),
+        _ => (plus, digits),
+    };
+    if digits.len() > MAX_DIGITS {
+        return Err(too_long_error(shown, digits.len()));
+    }
+    Ok((international, digits))
 }
 
-/// Step 1 of the recipe: strip separators, find the `+`, reject anything else.
-fn clean(shown: &str) -> Result<Cleaned, PhoneError> {
-    let mut digits = String::with_capacity(shown.len());
+/// The general case of [`clean`]: copy the digits of `shown` into `buffer`, as
+/// many as fit, and return whether a `+` came first and how many digits there are.
+fn read_digits(shown: &str, buffer: &mut [u8]) -> Result<(bool, usize), PhoneError> {
+    let mut count = 0;
     let mut plus = false;
     for c in shown.chars() {
         if c.is_ascii_digit() {
-            digits.push(c);
+            if let Some(slot) = buffer.get_mut(count) {
+                *slot = c as u8;
+            }
+            count += 1;
         } else if c == '+' {
-            if plus || !digits.is_empty() {
+            if plus || count > 0 {
                 return Err(PhoneError::new(
                     format!("`{shown}` has a `+` that is not at the start"),
                     charset_help(),
@@ -266,30 +317,7 @@ fn clean(shown: &str) -> Result<Cleaned, PhoneError> {
             ));
         }
     }
-
-    if digits.is_empty() {
-        let message = if shown.is_empty() {
-            "phone number is empty".to_owned()
-        } else {
-            format!("`{shown}` has no digits")
-        };
-        return Err(PhoneError::new(
-            message,
-            format!("write the number with its country code, e.g. {GENERIC_EXAMPLE}"),
-        ));
-    }
-
-    let international = plus || digits.starts_with("00");
-    if !plus && international {
-        digits.drain(..2);
-    }
-    if digits.len() > MAX_DIGITS {
-        return Err(too_long_error(shown, digits.len()));
-    }
-    Ok(Cleaned {
-        international,
-        digits,
-    })
+    Ok((plus, count))
 }
 
 fn charset_help() -> String {
@@ -318,10 +346,10 @@ fn parse_region(region: &str) -> Result<Id, PhoneError> {
 /// `+52 1...` with 11 national digits is never a valid number (the mobile `1`
 /// was dropped in 2019), so the rewrite cannot turn a valid number into
 /// another one.
-fn unmexican(digits: &str) -> (String, bool) {
+fn unmexican(digits: &str) -> (Cow<'_, str>, bool) {
     match digits.strip_prefix("521") {
-        Some(rest) if rest.len() == 10 => (format!("52{rest}"), true),
-        _ => (digits.to_owned(), false),
+        Some(rest) if rest.len() == 10 => (Cow::Owned(format!("52{rest}")), true),
+        _ => (Cow::Borrowed(digits), false),
     }
 }
 
@@ -334,8 +362,10 @@ fn db() -> &'static Database {
 struct Checked {
     /// Country calling code.
     code: u16,
-    /// National significant number, leading zeros included.
-    national: String,
+    /// E.164 digits without `+`: the country code, then the national number.
+    e164: String,
+    /// Where the national significant number (leading zeros included) starts in `e164`.
+    national_start: usize,
     /// Metadata of the region the number belongs to, if any matches.
     meta: Option<&'static Metadata>,
     /// Number type; `Unknown` means invalid.
@@ -343,15 +373,30 @@ struct Checked {
 }
 
 impl Checked {
-    fn is_valid(&self) -> bool {
-        self.meta.is_some() && self.kind != Type::Unknown
+    /// A number of country `code` and national significant number `national`, not yet
+    /// assigned a region and type.
+    fn new(code: u16, national: &str) -> Self {
+        let mut buffer = itoa::Buffer::new();
+        let code_digits = buffer.format(code);
+        let mut e164 = String::with_capacity(code_digits.len() + national.len());
+        e164.push_str(code_digits);
+        e164.push_str(national);
+        Checked {
+            code,
+            e164,
+            national_start: code_digits.len(),
+            meta: None,
+            kind: Type::Unknown,
+        }
     }
 
-    fn e164_digits(&self) -> String {
-        let mut digits = String::with_capacity(3 + self.national.len());
-        digits.push_str(itoa::Buffer::new().format(self.code));
-        digits.push_str(&self.national);
-        digits
+    /// National significant number, leading zeros included.
+    fn national(&self) -> &str {
+        self.e164.get(self.national_start..).unwrap_or_default()
+    }
+
+    fn is_valid(&self) -> bool {
+        self.meta.is_some() && self.kind != Type::Unknown
     }
 
     /// ISO region of the number; `None` for non-geographic codes ("001").
@@ -413,7 +458,7 @@ fn check_international(digits: &str) -> Result<Checked, ParseFailure> {
         return legacy::check_international(digits);
     }
     if let Some((code, national)) = fast::parse(digits, None) {
-        return Ok(check_parsed(code, national));
+        return Ok(check_parsed(code, &national));
     }
     let mut plus = String::with_capacity(digits.len() + 1);
     plus.push('+');
@@ -430,7 +475,7 @@ fn check_national(digits: &str, region: Id) -> Result<Checked, ParseFailure> {
         return legacy::check_national(digits, region);
     }
     if let Some((code, national)) = fast::parse(digits, Some(region)) {
-        return Ok(check_parsed(code, national));
+        return Ok(check_parsed(code, &national));
     }
     phonenumber::parse(Some(region), digits)
         .map(|n| check(&n))
@@ -446,19 +491,16 @@ fn check_national(digits: &str, region: Id) -> Result<Checked, ParseFailure> {
 /// does the search once, on the national number with its zeros, mirroring
 /// libphonenumber's `getRegionCodeForNumber` and `getNumberType`.
 fn check(number: &PhoneNumber) -> Checked {
-    check_parsed(number.code().value(), number.national().to_string())
+    check_parsed(number.code().value(), &number.national().to_string())
 }
 
 /// [`check`] of a country code and national number (leading zeros included).
-fn check_parsed(code: u16, national: String) -> Checked {
-    let region = region_meta(code, &national);
-    let kind = region.map_or(Type::Unknown, |r| r.number_type(&national));
-    Checked {
-        code,
-        national,
-        meta: region.map(|r| r.meta),
-        kind,
-    }
+fn check_parsed(code: u16, national: &str) -> Checked {
+    let mut checked = Checked::new(code, national);
+    let region = region_meta(code, national);
+    checked.kind = region.map_or(Type::Unknown, |r| r.number_type(national));
+    checked.meta = region.map(|r| r.meta);
+    checked
 }
 
 /// Main region metadata of a country code (e.g. US for 1).
@@ -511,13 +553,13 @@ mod fast {
     use std::cell::RefCell;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use regex::{Regex, RegexBuilder};
-    use regex_automata::Anchored;
+    use regex::{CaptureLocations, Regex, RegexBuilder};
     use regex_automata::dfa::{Automaton, StartKind, dense};
     use regex_automata::nfa::thompson;
     use regex_automata::util::primitives::StateID;
     use regex_automata::util::start;
     use regex_automata::util::syntax;
+    use regex_automata::{Anchored, MatchKind};
 
     use super::db;
 
@@ -554,7 +596,13 @@ mod fast {
 
     thread_local! {
         /// This thread's clones of the patterns' regexes, by pattern number.
-        static CLONES: RefCell<Vec<Option<Regex>>> = const { RefCell::new(Vec::new()) };
+        static CLONES: RefCell<Vec<Option<LocalRegex>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// One thread's copy of a [`Pattern`]'s regex, with room for its capture positions.
+    struct LocalRegex {
+        regex: Regex,
+        locations: Option<CaptureLocations>,
     }
 
     /// A compiled pattern, matched through this thread's own clone of its regex: a `Regex`
@@ -573,30 +621,43 @@ mod fast {
             }
         }
 
-        fn with<R>(&self, f: impl FnOnce(&Regex) -> R) -> R {
+        fn with<R>(&self, f: impl FnOnce(&mut LocalRegex) -> R) -> R {
             CLONES.with(|clones| {
                 let mut clones = clones.borrow_mut();
                 if clones.len() <= self.number {
                     clones.resize_with(self.number + 1, || None);
                 }
-                f(clones[self.number].get_or_insert_with(|| self.regex.clone()))
+                f(clones[self.number].get_or_insert_with(|| LocalRegex {
+                    regex: self.regex.clone(),
+                    locations: None,
+                }))
             })
         }
 
         pub(super) fn is_match(&self, text: &str) -> bool {
-            self.with(|r| r.is_match(text))
+            self.with(|c| c.regex.is_match(text))
         }
 
-        fn find<'t>(&self, text: &'t str) -> Option<regex::Match<'t>> {
-            self.with(|r| r.find(text))
-        }
-
-        fn captures<'t>(&self, text: &'t str) -> Option<regex::Captures<'t>> {
-            self.with(|r| r.captures(text))
+        /// Where the leftmost match ends, and whether the first and the last group of
+        /// `captures` take part in it (the last one is the whole match when the pattern has
+        /// no groups); one search, no allocation.
+        fn match_groups(&self, text: &str) -> Option<(usize, bool, bool)> {
+            self.with(|c| {
+                let locations = c
+                    .locations
+                    .get_or_insert_with(|| c.regex.capture_locations());
+                let found = c.regex.captures_read(locations, text)?;
+                let last = locations.len().saturating_sub(1);
+                Some((
+                    found.end(),
+                    locations.get(1).is_some(),
+                    locations.get(last).is_some(),
+                ))
+            })
         }
 
         fn replace<'t>(&self, text: &'t str, with: &str) -> Cow<'t, str> {
-            self.with(|r| r.replace(text, with))
+            self.with(|c| c.regex.replace(text, with))
         }
     }
 
@@ -609,6 +670,35 @@ mod fast {
     /// Largest DFA built for one descriptor pattern, in bytes; a larger one is matched by the
     /// regex engine instead.
     const DFA_LIMIT: usize = 1 << 20;
+
+    /// A DFA reading bytes (the patterns and the digits are ASCII) of `patterns` as
+    /// `phonenumber` compiles them (`ignore_whitespace`), within [`DFA_LIMIT`], and its
+    /// anchored start state.
+    fn build_dfa(patterns: &[&str], kind: MatchKind) -> Option<(dense::DFA<Vec<u32>>, StateID)> {
+        // The newline ends a `#` comment a pattern might end with.
+        let patterns: Vec<String> = patterns.iter().map(|p| format!("(?:{p}\n)")).collect();
+        let dfa = dense::Builder::new()
+            .syntax(
+                syntax::Config::new()
+                    .ignore_whitespace(true)
+                    .unicode(false)
+                    .utf8(false),
+            )
+            .thompson(thompson::Config::new().utf8(false))
+            .configure(
+                dense::Config::new()
+                    .match_kind(kind)
+                    .start_kind(StartKind::Anchored)
+                    .dfa_size_limit(Some(DFA_LIMIT))
+                    .determinize_size_limit(Some(4 * DFA_LIMIT)),
+            )
+            .build_many(&patterns)
+            .ok()?;
+        let start = dfa
+            .start_state(&start::Config::new().anchored(Anchored::Yes))
+            .ok()?;
+        Some((dfa, start))
+    }
 
     /// A pattern that is only asked whether it matches at the start of the text: by a DFA
     /// (a table walk, no cache) when one builds within [`DFA_LIMIT`], else by the regex.
@@ -626,32 +716,9 @@ mod fast {
 
     impl StartMatcher {
         fn new(pattern: &'static str) -> StartMatcher {
-            let built = dense::Builder::new()
-                .syntax(
-                    syntax::Config::new()
-                        .ignore_whitespace(true)
-                        .unicode(false)
-                        .utf8(false),
-                )
-                .thompson(thompson::Config::new().utf8(false))
-                .configure(
-                    dense::Config::new()
-                        .start_kind(StartKind::Anchored)
-                        .dfa_size_limit(Some(DFA_LIMIT))
-                        .determinize_size_limit(Some(4 * DFA_LIMIT)),
-                )
-                // The newline ends a `#` comment the pattern might end with.
-                .build(&format!("(?:{pattern}\n)"));
-            let start = |dfa: &dense::DFA<Vec<u32>>| {
-                dfa.start_state(&start::Config::new().anchored(Anchored::Yes))
-                    .ok()
-            };
-            match built {
-                Ok(dfa) => match start(&dfa) {
-                    Some(at) => StartMatcher::Dfa(Box::new(dfa), at, pattern, OnceLock::new()),
-                    None => StartMatcher::Regex(compile_at_start(pattern)),
-                },
-                Err(_) => StartMatcher::Regex(compile_at_start(pattern)),
+            match build_dfa(&[pattern], MatchKind::LeftmostFirst) {
+                Some((dfa, at)) => StartMatcher::Dfa(Box::new(dfa), at, pattern, OnceLock::new()),
+                None => StartMatcher::Regex(compile_at_start(pattern)),
             }
         }
 
@@ -699,6 +766,90 @@ mod fast {
         Some(dfa.is_match_state(state))
     }
 
+    /// Which patterns of `dfa` (bit `i` for pattern `i`), from its anchored start state
+    /// `start`, match a prefix of `text`; none if it gives up. `dfa` reports all matches
+    /// ([`MatchKind::All`]).
+    fn walk_all(dfa: &dense::DFA<Vec<u32>>, start: StateID, text: &[u8]) -> Option<u32> {
+        let matched = |state: StateID| {
+            (0..dfa.match_len(state))
+                .map(|i| 1u32.checked_shl(dfa.match_pattern(state, i).as_u32()))
+                .fold(0, |all, bit| all | bit.unwrap_or(0))
+        };
+        let mut found = 0;
+        let mut state = start;
+        for &b in text {
+            state = dfa.next_state(state, b);
+            if dfa.is_special_state(state) {
+                if dfa.is_match_state(state) {
+                    found |= matched(state);
+                } else if dfa.is_dead_state(state) {
+                    return Some(found);
+                } else if dfa.is_quit_state(state) {
+                    return None;
+                }
+            }
+        }
+        state = dfa.next_eoi_state(state);
+        if dfa.is_quit_state(state) {
+            return None;
+        }
+        if dfa.is_match_state(state) {
+            found |= matched(state);
+        }
+        Some(found)
+    }
+
+    /// Longest national number [`TypeDfa`] answers for; longer ones go pattern by pattern.
+    const TYPE_DFA_MAX_LEN: usize = 17;
+
+    /// All type patterns of a region in one DFA, so that one walk tells which of them match:
+    /// pattern 0 is the general one, then those of the [`SPECIAL`] types, fixed line and
+    /// mobile that the region has, in that order.
+    struct TypeDfa {
+        dfa: dense::DFA<Vec<u32>>,
+        start: StateID,
+        /// By national number length: the patterns whose possible lengths allow it.
+        allowed: [u32; TYPE_DFA_MAX_LEN + 1],
+    }
+
+    impl TypeDfa {
+        fn new(descs: &[&'static Descriptor]) -> Option<TypeDfa> {
+            if descs.len() > 32 {
+                return None;
+            }
+            let patterns: Vec<&str> = descs.iter().map(|d| d.national_number().as_str()).collect();
+            let (dfa, start) = build_dfa(&patterns, MatchKind::All)?;
+            let mut allowed = [0; TYPE_DFA_MAX_LEN + 1];
+            for (len, allowed) in (0u16..).zip(&mut allowed) {
+                for (i, desc) in descs.iter().enumerate() {
+                    let lengths = desc.possible_length();
+                    if lengths.is_empty() || lengths.contains(&len) {
+                        *allowed |= 1 << i;
+                    }
+                }
+            }
+            Some(TypeDfa {
+                dfa,
+                start,
+                allowed,
+            })
+        }
+
+        /// Which patterns match `national` as [`Desc::is_match`] would (bit `i` for
+        /// pattern `i`); none when this cannot tell.
+        fn matches(&self, national: &str) -> Option<u32> {
+            let allowed = *self.allowed.get(national.len())?;
+            if allowed & 1 == 0 {
+                // The general pattern cannot match: nothing else matters.
+                return Some(0);
+            }
+            if !national.is_ascii() {
+                return None;
+            }
+            Some(walk_all(&self.dfa, self.start, national.as_bytes())? & allowed)
+        }
+    }
+
     /// A [`Descriptor`] with its pattern compiled.
     pub(super) struct Desc {
         pattern: StartMatcher,
@@ -720,6 +871,16 @@ mod fast {
         }
     }
 
+    /// A region's `national_prefix_for_parsing`, anchored at the start: `phonenumber` uses
+    /// only a match at the start of the number, and the leftmost match is that one when
+    /// there is one, for `find`, `captures` and `replace` alike.
+    struct PrefixForParsing {
+        /// Whether there is a match, cheaply.
+        start: StartMatcher,
+        /// Where, and with which groups.
+        pattern: Pattern,
+    }
+
     /// The compiled patterns of one region's [`Metadata`].
     pub(super) struct Region {
         pub(super) meta: &'static Metadata,
@@ -729,12 +890,11 @@ mod fast {
         mobile: Option<Desc>,
         /// Fixed-line and mobile descriptors have the same pattern.
         same_fixed_mobile: bool,
+        /// All of the above in one DFA, when it builds.
+        types: Option<TypeDfa>,
         pub(super) leading_digits: Option<Pattern>,
         international_prefix: Option<Pattern>,
-        /// Anchored at the start: `phonenumber` uses only a match at the start of the
-        /// number, and the leftmost match is that one when there is one, for `find`,
-        /// `captures` and `replace` alike.
-        national_prefix_for_parsing: Option<Pattern>,
+        national_prefix_for_parsing: Option<PrefixForParsing>,
     }
 
     impl Region {
@@ -744,6 +904,11 @@ mod fast {
                 (Some(f), Some(m)) => f.national_number().as_str() == m.national_number().as_str(),
                 _ => false,
             };
+            let descs: Vec<&'static Descriptor> = std::iter::once(descriptors.general())
+                .chain(SPECIAL.into_iter().filter_map(|kind| descriptors.get(kind)))
+                .chain(descriptors.fixed_line())
+                .chain(descriptors.mobile())
+                .collect();
             Region {
                 meta,
                 general: Desc::new(descriptors.general()),
@@ -754,18 +919,55 @@ mod fast {
                 fixed_line: descriptors.fixed_line().map(Desc::new),
                 mobile: descriptors.mobile().map(Desc::new),
                 same_fixed_mobile,
+                types: TypeDfa::new(&descs),
                 leading_digits: meta.leading_digits().map(|p| compile_at_start(p.as_str())),
                 international_prefix: meta
                     .international_prefix()
                     .map(|p| compile_at_start(p.as_str())),
-                national_prefix_for_parsing: meta
-                    .national_prefix_for_parsing()
-                    .map(|p| compile_at_start(p.as_str())),
+                national_prefix_for_parsing: meta.national_prefix_for_parsing().map(|p| {
+                    PrefixForParsing {
+                        start: StartMatcher::new(p.as_str()),
+                        pattern: compile_at_start(p.as_str()),
+                    }
+                }),
             }
         }
 
         /// Type of a national number in this region, libphonenumber's order of checks.
         pub(super) fn number_type(&self, national: &str) -> Type {
+            match self.types.as_ref().and_then(|t| t.matches(national)) {
+                Some(matched) => self.type_of(matched),
+                None => self.number_type_by_pattern(national),
+            }
+        }
+
+        /// [`Region::number_type`] from which patterns match, as [`TypeDfa::matches`] tells.
+        fn type_of(&self, matched: u32) -> Type {
+            let is_set = |bit: usize| matched & 1u32.checked_shl(bit as u32).unwrap_or(0) != 0;
+            if !is_set(0) {
+                return Type::Unknown;
+            }
+            if let Some((_, (kind, _))) = (1..).zip(&self.special).find(|(bit, _)| is_set(*bit)) {
+                return *kind;
+            }
+            let fixed_bit = 1 + self.special.len();
+            let fixed = self.fixed_line.is_some() && is_set(fixed_bit);
+            let mobile_bit = fixed_bit + usize::from(self.fixed_line.is_some());
+            let mobile = self.mobile.is_some() && is_set(mobile_bit);
+            if fixed {
+                if self.same_fixed_mobile || mobile {
+                    return Type::FixedLineOrMobile;
+                }
+                return Type::FixedLine;
+            }
+            if mobile {
+                return Type::Mobile;
+            }
+            Type::Unknown
+        }
+
+        /// [`Region::number_type`], one pattern after the other.
+        fn number_type_by_pattern(&self, national: &str) -> Type {
             if !self.general.is_match(national) {
                 return Type::Unknown;
             }
@@ -858,7 +1060,7 @@ mod fast {
     /// Returns the country code and the national number as
     /// `PhoneNumber::national().to_string()` would, or `None` when the
     /// input is outside the cases replayed here.
-    pub(super) fn parse(digits: &str, region: Option<Id>) -> Option<(u16, String)> {
+    pub(super) fn parse(digits: &str, region: Option<Id>) -> Option<(u16, Cow<'_, str>)> {
         if digits.len() < 3 || digits.len() > super::MAX_DIGITS {
             return None;
         }
@@ -872,7 +1074,7 @@ mod fast {
     }
 
     /// `+digits`: `Source::Plus`, country code read from the digits.
-    fn international(digits: &str) -> Option<(u16, String)> {
+    fn international(digits: &str) -> Option<(u16, Cow<'_, str>)> {
         if digits.starts_with('0') {
             return None;
         }
@@ -887,7 +1089,7 @@ mod fast {
 
     /// Digits in `region`: `Source::Default`, or `Source::Number` when they
     /// start with the region's country code and are not a national number.
-    fn national(digits: &str, region: Id) -> Option<(u16, String)> {
+    fn national(digits: &str, region: Id) -> Option<(u16, Cow<'_, str>)> {
         let meta = db().by_id(region.as_ref())?;
         let code = meta.country_code();
         let region = table(code)?.region(meta)?;
@@ -910,7 +1112,7 @@ mod fast {
     }
 
     /// The rest of `phonenumber::parse` once the country code is known.
-    fn finish(region: &Region, code: u16, national: &str) -> Option<(u16, String)> {
+    fn finish<'a>(region: &Region, code: u16, national: &'a str) -> Option<(u16, Cow<'a, str>)> {
         let mut potential = national_number(region, national)?;
         if let Some(prefix) = region.meta.national_prefix()
             && potential.starts_with(prefix)
@@ -932,11 +1134,14 @@ mod fast {
         if !national.bytes().all(|b| b.is_ascii_digit()) || national.bytes().all(|b| b == b'0') {
             return None;
         }
-        Some((code, national.into_owned()))
+        Some((code, national))
     }
 
     /// `phonenumber`'s `helper::national_number`: strip the national prefix
     /// (and carrier code) the way the region's metadata says.
+    ///
+    /// The pattern is anchored, so a match starts at 0: `phonenumber`'s check that the
+    /// general pattern still matches from the match start is the `viable` check itself.
     fn national_number<'a>(region: &Region, national: &'a str) -> Option<Cow<'a, str>> {
         let Some(parsing) = &region.national_prefix_for_parsing else {
             return Some(Cow::Borrowed(match region.meta.national_prefix() {
@@ -944,32 +1149,26 @@ mod fast {
                 None => national,
             }));
         };
-        let Some(found) = parsing.find(national) else {
+        if !parsing.start.is_match(national) {
+            return Some(Cow::Borrowed(national));
+        }
+        let Some((end, first, last)) = parsing.pattern.match_groups(national) else {
             return Some(Cow::Borrowed(national));
         };
-        let (start, end) = (found.start(), found.end());
-        let viable = region.general.is_match(national);
-        let captures = parsing.captures(national)?;
-        let first = captures.get(1).is_some();
-        let last = captures.get(captures.len() - 1).is_some();
         match region.meta.national_prefix_transform_rule() {
             Some(transform) if last => {
                 // `phonenumber` unwraps the first group here; leave that to it.
                 if !first {
                     return None;
                 }
-                let transformed = parsing.replace(national, transform);
+                let transformed = parsing.pattern.replace(national, transform);
+                let viable = region.general.is_match(national);
                 if viable && !region.general.is_match(&transformed) {
                     return Some(Cow::Borrowed(national));
                 }
                 Some(Cow::Owned(transformed.into_owned()))
             }
-            _ => {
-                if viable && !region.general.is_match(&national[start..]) {
-                    return Some(Cow::Borrowed(national));
-                }
-                Some(Cow::Borrowed(&national[end..]))
-            }
+            _ => Some(Cow::Borrowed(national.get(end..)?)),
         }
     }
 
@@ -1008,6 +1207,76 @@ mod fast {
             Length::Other
         }
     }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::testing::xorshift;
+
+        /// For every region, one walk of its [`TypeDfa`] gives the type its patterns give
+        /// one by one, on its example numbers, their prefixes, one-digit changes and
+        /// extensions, and random digits.
+        #[test]
+        fn type_dfa_matches_patterns() {
+            let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+            let (mut regions, mut fallbacks, mut checks) = (0, 0, 0);
+            for code in 1..CODES as u16 {
+                let Some(table) = table(code) else { continue };
+                for region in &table.metas {
+                    regions += 1;
+                    if region.types.is_none() {
+                        fallbacks += 1;
+                        continue;
+                    }
+                    let descriptors = region.meta.descriptors();
+                    let examples = std::iter::once(descriptors.general())
+                        .chain(SPECIAL.into_iter().filter_map(|kind| descriptors.get(kind)))
+                        .chain(descriptors.fixed_line())
+                        .chain(descriptors.mobile())
+                        .filter_map(Descriptor::example);
+                    let mut numbers: Vec<String> = Vec::new();
+                    for example in examples {
+                        for len in 0..=example.len() {
+                            numbers.push(example[..len].to_owned());
+                        }
+                        for at in 0..=example.len() {
+                            for digit in '0'..='9' {
+                                let mut changed = example.to_owned();
+                                if at < example.len() {
+                                    changed.replace_range(at..=at, &digit.to_string());
+                                } else {
+                                    changed.push(digit);
+                                }
+                                numbers.push(changed);
+                            }
+                        }
+                    }
+                    for _ in 0..200 {
+                        let len = xorshift(&mut state) % 19;
+                        numbers.push(
+                            (0..len)
+                                .map(|_| char::from(b'0' + (xorshift(&mut state) % 10) as u8))
+                                .collect(),
+                        );
+                    }
+                    for number in &numbers {
+                        assert_eq!(
+                            region.number_type(number),
+                            region.number_type_by_pattern(number),
+                            "{number:?} in {}",
+                            region.meta.id()
+                        );
+                        checks += 1;
+                    }
+                }
+            }
+            assert!(
+                regions > 200 && fallbacks * 20 < regions,
+                "{fallbacks} of {regions}"
+            );
+            assert!(checks > 100_000, "{checks} checks");
+        }
+    }
 }
 
 /// The digits a national input would have if only the country code were added
@@ -1016,7 +1285,7 @@ mod fast {
 fn national_as_international(digits: &str, checked: &Checked) -> String {
     let code = checked.code.to_string();
     // The default-region parse also accepts the region's country code in front.
-    if digits.starts_with(&code) && digits.len() > checked.national.len() {
+    if digits.starts_with(&code) && digits.len() > checked.national().len() {
         return digits.to_owned();
     }
     let prefix = checked
@@ -1117,7 +1386,7 @@ fn plausible(checked: &Checked) -> bool {
     let Some(meta) = checked.code_meta() else {
         return false;
     };
-    let Ok(len) = u16::try_from(checked.national.len()) else {
+    let Ok(len) = u16::try_from(checked.national().len()) else {
         return false;
     };
     let descriptors = meta.descriptors();
@@ -1927,14 +2196,12 @@ mod legacy {
     fn check(number: &PhoneNumber) -> Checked {
         let code = number.code().value();
         let national = number.national().to_string();
-        let meta = region_meta(code, &national);
-        let kind = meta.map_or(Type::Unknown, |m| number_type(m, &national));
-        Checked {
-            code,
-            national,
-            meta,
-            kind,
-        }
+        let mut checked = Checked::new(code, &national);
+        checked.meta = region_meta(code, &national);
+        checked.kind = checked
+            .meta
+            .map_or(Type::Unknown, |m| number_type(m, &national));
+        checked
     }
 
     /// Main region metadata of a country code (e.g. US for 1).
