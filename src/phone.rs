@@ -559,7 +559,7 @@ mod fast {
     use regex_automata::util::primitives::StateID;
     use regex_automata::util::start;
     use regex_automata::util::syntax;
-    use regex_automata::{Anchored, MatchKind};
+    use regex_automata::{Anchored, Input, MatchKind};
 
     use super::db;
 
@@ -671,6 +671,24 @@ mod fast {
     /// regex engine instead.
     const DFA_LIMIT: usize = 1 << 20;
 
+    /// The syntax of metadata patterns read as bytes (see [`build_dfa`]).
+    fn byte_syntax() -> syntax::Config {
+        syntax::Config::new()
+            .ignore_whitespace(true)
+            .unicode(false)
+            .utf8(false)
+    }
+
+    /// Whether `pattern` has no assertions (`^`, `$`, `\b`, ...): then whether a path
+    /// through it matches the empty string does not depend on the text around.
+    fn has_no_assertions(pattern: &str) -> bool {
+        thompson::Compiler::new()
+            .syntax(byte_syntax())
+            .configure(thompson::Config::new().utf8(false))
+            .build(&format!("(?:{pattern}\n)"))
+            .is_ok_and(|nfa| nfa.look_set_any().is_empty())
+    }
+
     /// A DFA reading bytes (the patterns and the digits are ASCII) of `patterns` as
     /// `phonenumber` compiles them (`ignore_whitespace`), within [`DFA_LIMIT`], and its
     /// anchored start state.
@@ -678,12 +696,7 @@ mod fast {
         // The newline ends a `#` comment a pattern might end with.
         let patterns: Vec<String> = patterns.iter().map(|p| format!("(?:{p}\n)")).collect();
         let dfa = dense::Builder::new()
-            .syntax(
-                syntax::Config::new()
-                    .ignore_whitespace(true)
-                    .unicode(false)
-                    .utf8(false),
-            )
+            .syntax(byte_syntax())
             .thompson(thompson::Config::new().utf8(false))
             .configure(
                 dense::Config::new()
@@ -875,10 +888,46 @@ mod fast {
     /// only a match at the start of the number, and the leftmost match is that one when
     /// there is one, for `find`, `captures` and `replace` alike.
     struct PrefixForParsing {
-        /// Whether there is a match, cheaply.
-        start: StartMatcher,
-        /// Where, and with which groups.
         pattern: Pattern,
+        /// The pattern as a leftmost-first DFA, which tells cheaply whether and where a
+        /// match ends, when it builds.
+        dfa: Option<dense::DFA<Vec<u32>>>,
+        /// [`Pattern::match_groups`] of an empty match, when the pattern has no assertions:
+        /// then an empty leftmost match of any text is the first of the pattern's paths that
+        /// match the empty string, the one it takes on the empty text.
+        empty: Option<(bool, bool)>,
+    }
+
+    impl PrefixForParsing {
+        fn new(pattern: &'static str) -> Self {
+            let compiled = compile_at_start(pattern);
+            let empty = match compiled.match_groups("") {
+                Some((0, first, last)) if has_no_assertions(pattern) => Some((first, last)),
+                _ => None,
+            };
+            PrefixForParsing {
+                pattern: compiled,
+                dfa: build_dfa(&[pattern], MatchKind::LeftmostFirst).map(|(dfa, _)| dfa),
+                empty,
+            }
+        }
+
+        /// [`Pattern::match_groups`], without the regex when the DFA finds no match or an
+        /// empty one (the common cases: no national prefix written).
+        fn match_groups(&self, text: &str) -> Option<(usize, bool, bool)> {
+            let input = Input::new(text).anchored(Anchored::Yes);
+            let found = match &self.dfa {
+                Some(dfa) if text.is_ascii() => dfa.try_search_fwd(&input).ok(),
+                _ => None,
+            };
+            match (found, self.empty) {
+                (Some(None), _) => None,
+                (Some(Some(end)), Some((first, last))) if end.offset() == 0 => {
+                    Some((0, first, last))
+                }
+                _ => self.pattern.match_groups(text),
+            }
+        }
     }
 
     /// The compiled patterns of one region's [`Metadata`].
@@ -924,12 +973,9 @@ mod fast {
                 international_prefix: meta
                     .international_prefix()
                     .map(|p| compile_at_start(p.as_str())),
-                national_prefix_for_parsing: meta.national_prefix_for_parsing().map(|p| {
-                    PrefixForParsing {
-                        start: StartMatcher::new(p.as_str()),
-                        pattern: compile_at_start(p.as_str()),
-                    }
-                }),
+                national_prefix_for_parsing: meta
+                    .national_prefix_for_parsing()
+                    .map(|p| PrefixForParsing::new(p.as_str())),
             }
         }
 
@@ -943,17 +989,20 @@ mod fast {
 
         /// [`Region::number_type`] from which patterns match, as [`TypeDfa::matches`] tells.
         fn type_of(&self, matched: u32) -> Type {
-            let is_set = |bit: usize| matched & 1u32.checked_shl(bit as u32).unwrap_or(0) != 0;
-            if !is_set(0) {
+            if matched & 1 == 0 {
                 return Type::Unknown;
             }
-            if let Some((_, (kind, _))) = (1..).zip(&self.special).find(|(bit, _)| is_set(*bit)) {
+            // At most `SPECIAL.len()` (8) special patterns, from bit 1.
+            let specials = (matched >> 1) & ((1 << self.special.len()) - 1);
+            if let Some((kind, _)) = self.special.get(specials.trailing_zeros() as usize) {
                 return *kind;
             }
-            let fixed_bit = 1 + self.special.len();
-            let fixed = self.fixed_line.is_some() && is_set(fixed_bit);
-            let mobile_bit = fixed_bit + usize::from(self.fixed_line.is_some());
-            let mobile = self.mobile.is_some() && is_set(mobile_bit);
+            let mut rest = matched >> (1 + self.special.len());
+            let fixed = self.fixed_line.is_some() && rest & 1 != 0;
+            if self.fixed_line.is_some() {
+                rest >>= 1;
+            }
+            let mobile = self.mobile.is_some() && rest & 1 != 0;
             if fixed {
                 if self.same_fixed_mobile || mobile {
                     return Type::FixedLineOrMobile;
@@ -1149,10 +1198,7 @@ mod fast {
                 None => national,
             }));
         };
-        if !parsing.start.is_match(national) {
-            return Some(Cow::Borrowed(national));
-        }
-        let Some((end, first, last)) = parsing.pattern.match_groups(national) else {
+        let Some((end, first, last)) = parsing.match_groups(national) else {
             return Some(Cow::Borrowed(national));
         };
         match region.meta.national_prefix_transform_rule() {
@@ -1275,6 +1321,59 @@ mod fast {
                 "{fallbacks} of {regions}"
             );
             assert!(checks > 100_000, "{checks} checks");
+        }
+
+        /// For every region, [`PrefixForParsing::match_groups`] (DFA first) answers as the
+        /// regex does, on example numbers with and without the national prefix, their
+        /// prefixes and random digits.
+        #[test]
+        fn prefix_for_parsing_matches_regex() {
+            let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+            let mut checks = 0;
+            for code in 1..CODES as u16 {
+                let Some(table) = table(code) else { continue };
+                for region in &table.metas {
+                    let Some(parsing) = &region.national_prefix_for_parsing else {
+                        continue;
+                    };
+                    let descriptors = region.meta.descriptors();
+                    let prefix = region.meta.national_prefix().unwrap_or("0");
+                    let mut numbers: Vec<String> = Vec::new();
+                    for example in [descriptors.fixed_line(), descriptors.mobile()]
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Descriptor::example)
+                    {
+                        for written in [
+                            example.to_owned(),
+                            format!("{prefix}{example}"),
+                            format!("{prefix}15{example}"),
+                        ] {
+                            for len in 0..=written.len() {
+                                numbers.push(written[..len].to_owned());
+                            }
+                        }
+                    }
+                    for _ in 0..300 {
+                        let len = xorshift(&mut state) % 14;
+                        numbers.push(
+                            (0..len)
+                                .map(|_| char::from(b'0' + (xorshift(&mut state) % 10) as u8))
+                                .collect(),
+                        );
+                    }
+                    for number in &numbers {
+                        assert_eq!(
+                            parsing.match_groups(number),
+                            parsing.pattern.match_groups(number),
+                            "{number:?} in {}",
+                            region.meta.id()
+                        );
+                        checks += 1;
+                    }
+                }
+            }
+            assert!(checks > 5_000, "{checks} checks");
         }
     }
 }
