@@ -8,7 +8,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 type Queues<T> = (Vec<SyncSender<Vec<T>>>, Vec<Receiver<Vec<T>>>);
 
 /// Items per batch handed to a worker.
-pub const BATCH: usize = 256;
+pub const BATCH: usize = 512;
 
 /// Batches queued per worker, each way: with [`BATCH`] this bounds the items in flight.
 const QUEUED: usize = 2;

@@ -280,8 +280,14 @@ fn title(s: &str) -> String {
             out.push(c);
             capitalize = true;
         } else if capitalize {
-            out.extend(c.to_uppercase());
+            if c.is_ascii() {
+                out.push(c.to_ascii_uppercase());
+            } else {
+                out.extend(c.to_uppercase());
+            }
             capitalize = false;
+        } else if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
         } else {
             out.extend(c.to_lowercase());
         }
