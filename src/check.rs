@@ -705,8 +705,18 @@ impl BodyChars {
             + self
                 .slots
                 .iter()
-                .map(|&i| params(i).chars().count())
+                .map(|&i| char_count(params(i)))
                 .sum::<usize>()
+    }
+}
+
+/// The characters of `s`: its length when it is ASCII (checked a word at a time), which
+/// parameters mostly are.
+fn char_count(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
     }
 }
 
