@@ -1297,14 +1297,7 @@ mod fast {
                             }
                         }
                     }
-                    for _ in 0..200 {
-                        let len = xorshift(&mut state) % 19;
-                        numbers.push(
-                            (0..len)
-                                .map(|_| char::from(b'0' + (xorshift(&mut state) % 10) as u8))
-                                .collect(),
-                        );
-                    }
+                    numbers.extend((0..200).map(|_| random_digits(&mut state, 19)));
                     for number in &numbers {
                         assert_eq!(
                             region.number_type(number),
@@ -1321,6 +1314,14 @@ mod fast {
                 "{fallbacks} of {regions}"
             );
             assert!(checks > 100_000, "{checks} checks");
+        }
+
+        /// A string of fewer than `below` random digits.
+        fn random_digits(state: &mut u64, below: u64) -> String {
+            let len = xorshift(state) % below;
+            (0..len)
+                .map(|_| char::from(b'0' + (xorshift(state) % 10) as u8))
+                .collect()
         }
 
         /// For every region, [`PrefixForParsing::match_groups`] (DFA first) answers as the
@@ -1354,14 +1355,7 @@ mod fast {
                             }
                         }
                     }
-                    for _ in 0..300 {
-                        let len = xorshift(&mut state) % 14;
-                        numbers.push(
-                            (0..len)
-                                .map(|_| char::from(b'0' + (xorshift(&mut state) % 10) as u8))
-                                .collect(),
-                        );
-                    }
+                    numbers.extend((0..300).map(|_| random_digits(&mut state, 14)));
                     for number in &numbers {
                         assert_eq!(
                             parsing.match_groups(number),
