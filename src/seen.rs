@@ -367,17 +367,19 @@ mod tests {
     use crate::testing::xorshift;
 
     /// Past its memory limit the set spills to disk and still answers exactly like a
-    /// `HashSet`, across many spills and merges of runs; memory holds at most the limit (plus
-    /// the key that went over it).
+    /// `HashSet`, across many spills and merges of runs, also with keys touched in between;
+    /// memory holds at most the limit (plus the key that went over it).
     #[test]
     fn spilled_set_behaves_like_a_hash_set() {
         let limit = 2_048;
         let mut seen = SeenSet::with_limit(limit);
+        assert_eq!(seen.touch(7), 0);
         let mut reference = HashSet::new();
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         for i in 0..150_000u64 {
             let x = xorshift(&mut x);
             let key = if i % 3 == 0 { x % 40_000 } else { x };
+            std::hint::black_box(seen.touch(key ^ 1));
             assert_eq!(seen.insert(key), reference.insert(key), "key {key} at {i}");
             assert!(
                 seen.in_memory() <= limit + 1,
