@@ -74,19 +74,6 @@ impl Request {
         line
     }
 
-    /// Write [`Request::to_ndjson`] and a newline, without building the line first.
-    pub fn write_ndjson(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
-        out.write_all(b"{\"sender\":")?;
-        write_json_string(out, &self.sender)?;
-        out.write_all(b",\"method\":")?;
-        write_json_string(out, self.method)?;
-        out.write_all(b",\"url\":")?;
-        write_json_string(out, &self.url)?;
-        out.write_all(b",\"body\":")?;
-        out.write_all(self.body.as_bytes())?;
-        out.write_all(b"}\n")
-    }
-
     /// The plan line up to its body, with room for `extra` more bytes.
     fn ndjson_head(&self, extra: usize) -> String {
         let mut head = String::with_capacity(
@@ -103,8 +90,9 @@ impl Request {
     }
 }
 
-/// Writes plan lines as [`Request::write_ndjson`] does, keeping the line's head (sender,
-/// method and URL) from one request to the next: a campaign's requests share it.
+/// Writes plan lines ([`Request::to_ndjson`] and a newline) without building them, keeping
+/// the line's head (sender, method and URL) from one request to the next: a campaign's
+/// requests share it.
 #[derive(Debug, Default)]
 pub struct NdjsonWriter {
     /// The sender, method and URL of the last request written, and its line's head.
@@ -140,19 +128,6 @@ impl NdjsonWriter {
         out.write_all(request.body.as_bytes())?;
         out.write_all(b"}\n")
     }
-}
-
-/// Write `s` as [`push_json_string`] appends it, without building it first when it needs no
-/// escape.
-fn write_json_string(out: &mut dyn std::io::Write, s: &str) -> std::io::Result<()> {
-    if next_escape(s.as_bytes()).is_some() {
-        let mut escaped = String::new();
-        push_json_string(&mut escaped, s);
-        return out.write_all(escaped.as_bytes());
-    }
-    out.write_all(b"\"")?;
-    out.write_all(s.as_bytes())?;
-    out.write_all(b"\"")
 }
 
 /// Append `s` as a JSON string literal, escaped exactly as `serde_json` does (quotes,
@@ -637,7 +612,9 @@ mod tests {
             })
         );
         let mut written = Vec::new();
-        request.write_ndjson(&mut written).unwrap_or_default();
+        NdjsonWriter::default()
+            .write(&request, &mut written)
+            .unwrap_or_default();
         assert_eq!(written, format!("{}\n", request.to_ndjson()).into_bytes());
     }
 
@@ -666,7 +643,7 @@ mod tests {
         let (mut kept, mut each) = (Vec::new(), Vec::new());
         for r in &requests {
             writer.write(r, &mut kept).unwrap_or_default();
-            r.write_ndjson(&mut each).unwrap_or_default();
+            each.extend_from_slice(format!("{}\n", r.to_ndjson()).as_bytes());
         }
         assert_eq!(
             String::from_utf8_lossy(&kept),
