@@ -818,6 +818,16 @@ mod fast {
     /// All type patterns of a region in one DFA, so that one walk tells which of them match:
     /// pattern 0 is the general one, then those of the [`SPECIAL`] types, fixed line and
     /// mobile that the region has, in that order.
+    /// The descriptors a number's type is read from, in the order of a [`TypeDfa`]'s
+    /// patterns: general, the special types, fixed line, mobile.
+    fn type_descriptors(meta: &'static Metadata) -> impl Iterator<Item = &'static Descriptor> {
+        let descriptors = meta.descriptors();
+        std::iter::once(descriptors.general())
+            .chain(SPECIAL.into_iter().filter_map(|kind| descriptors.get(kind)))
+            .chain(descriptors.fixed_line())
+            .chain(descriptors.mobile())
+    }
+
     struct TypeDfa {
         dfa: dense::DFA<Vec<u32>>,
         start: StateID,
@@ -953,11 +963,7 @@ mod fast {
                 (Some(f), Some(m)) => f.national_number().as_str() == m.national_number().as_str(),
                 _ => false,
             };
-            let descs: Vec<&'static Descriptor> = std::iter::once(descriptors.general())
-                .chain(SPECIAL.into_iter().filter_map(|kind| descriptors.get(kind)))
-                .chain(descriptors.fixed_line())
-                .chain(descriptors.mobile())
-                .collect();
+            let descs: Vec<&'static Descriptor> = type_descriptors(meta).collect();
             Region {
                 meta,
                 general: Desc::new(descriptors.general()),
@@ -1274,12 +1280,7 @@ mod fast {
                         fallbacks += 1;
                         continue;
                     }
-                    let descriptors = region.meta.descriptors();
-                    let examples = std::iter::once(descriptors.general())
-                        .chain(SPECIAL.into_iter().filter_map(|kind| descriptors.get(kind)))
-                        .chain(descriptors.fixed_line())
-                        .chain(descriptors.mobile())
-                        .filter_map(Descriptor::example);
+                    let examples = type_descriptors(region.meta).filter_map(Descriptor::example);
                     let mut numbers: Vec<String> = Vec::new();
                     for example in examples {
                         for len in 0..=example.len() {
