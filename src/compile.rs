@@ -109,15 +109,15 @@ pub fn run(
     options: RunOptions,
     sources: &mut Sources,
     diags: &mut Diagnostics,
-    sink: &mut dyn FnMut(Message) -> bool,
+    sink: &mut (dyn FnMut(Message) -> bool + Send),
 ) -> Vec<CampaignSummary> {
     let mut summaries = Vec::new();
-    let stopped = std::cell::Cell::new(false);
+    let stopped = AtomicBool::new(false);
     let mut sink = |message: Message| {
-        if !stopped.get() {
-            stopped.set(!sink(message));
+        if !stopped.load(Ordering::Relaxed) {
+            stopped.store(!sink(message), Ordering::Relaxed);
         }
-        !stopped.get()
+        !stopped.load(Ordering::Relaxed)
     };
     for campaign in &loaded.project.campaigns {
         let text = loaded
@@ -129,7 +129,7 @@ pub fn run(
         summaries.push(run_campaign(
             campaign, &text, options, sources, diags, &mut sink,
         ));
-        if stopped.get() {
+        if stopped.load(Ordering::Relaxed) {
             break;
         }
     }
@@ -434,7 +434,7 @@ struct Collector<'c, 'a> {
     work: Work<'a>,
     header: Option<&'c Header>,
     diags: &'c mut Diagnostics,
-    sink: &'c mut dyn FnMut(Message) -> bool,
+    sink: &'c mut (dyn FnMut(Message) -> bool + Send),
     summary: CampaignSummary,
     seen_numbers: SeenSet,
     seen_tracking: SeenSet,
@@ -609,7 +609,7 @@ fn run_campaign(
     options: RunOptions,
     sources: &mut Sources,
     diags: &mut Diagnostics,
-    sink: &mut dyn FnMut(Message) -> bool,
+    sink: &mut (dyn FnMut(Message) -> bool + Send),
 ) -> CampaignSummary {
     let target = campaign.target.clone();
     let mut summary = CampaignSummary {

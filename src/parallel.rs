@@ -1,16 +1,21 @@
 //! An ordered parallel map: items are read on one thread, transformed on `jobs` threads in
-//! batches, and handed back in input order, so the output is the same whatever the number of
+//! batches, and collected in input order, so the output is the same whatever the number of
 //! threads.
+//!
+//! A batch is collected by the worker that transformed it, as soon as every earlier batch has
+//! been: its results are still in that core's cache, and no thread waits in between to pass
+//! them on.
 
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 /// Both ends of one bounded queue per worker.
-type Queues<T> = (Vec<SyncSender<Vec<T>>>, Vec<Receiver<Vec<T>>>);
+type Queues<T> = (Vec<SyncSender<T>>, Vec<Receiver<T>>);
 
 /// Items per batch handed to a worker.
 pub const BATCH: usize = 512;
 
-/// Batches queued per worker, each way: with [`BATCH`] this bounds the items in flight.
+/// Batches queued per worker: with [`BATCH`] this bounds the items in flight.
 const QUEUED: usize = 2;
 
 /// The number of threads to use when the caller does not say: the machine's cores.
@@ -18,22 +23,46 @@ pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
+/// Whose turn it is to collect, and the collector.
+struct Turn<C> {
+    /// The number of the next batch to collect, and whether collecting stopped.
+    state: Mutex<(usize, bool, C)>,
+    changed: Condvar,
+}
+
+/// Wakes the other workers when a worker leaves, stopping everything if it panicked (a batch
+/// it held would otherwise never be collected).
+struct Leaving<'t, C>(&'t Turn<C>);
+
+impl<C> Drop for Leaving<'_, C> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
+            state.1 = true;
+        }
+        self.0.changed.notify_all();
+    }
+}
+
 /// Read items with `next`, map each with `work` on `jobs` threads, and give the results to
 /// `collect` in the order the items were read, each with the results of its batch that come
 /// after it (to look ahead; empty with one thread); `collect` returns false to stop early.
 ///
-/// With `jobs` ≤ 1 everything runs on the calling thread. Batches go to the workers in turn
-/// and come back in the same turn, so no reordering buffer is needed and memory is bounded by
-/// `jobs × 2 × 2` batches.
-pub fn ordered_map<I, O>(
+/// With `jobs` ≤ 1 everything runs on the calling thread. Otherwise batches go to the workers
+/// in turn; a worker maps its batch, waits until the batches before it are collected, then
+/// collects its own (so `collect` runs on the workers, one at a time). Memory is bounded by
+/// `jobs × (2 + 1)` batches.
+pub fn ordered_map<I, O, C>(
     jobs: usize,
     mut next: impl FnMut() -> Option<I> + Send,
     work: impl Fn(I) -> O + Sync,
-    mut collect: impl FnMut(O, &[O]) -> bool,
+    collect: C,
 ) where
     I: Send,
     O: Send,
+    C: FnMut(O, &[O]) -> bool + Send,
 {
+    let mut collect = collect;
     if jobs <= 1 {
         while let Some(item) = next() {
             if !collect(work(item), &[]) {
@@ -42,11 +71,15 @@ pub fn ordered_map<I, O>(
         }
         return;
     }
+    let turn = Turn {
+        state: Mutex::new((0, false, collect)),
+        changed: Condvar::new(),
+    };
     std::thread::scope(|scope| {
-        let (inputs, input_ends): Queues<I> = (0..jobs).map(|_| sync_channel(QUEUED)).unzip();
-        let (output_ends, outputs): Queues<O> = (0..jobs).map(|_| sync_channel(QUEUED)).unzip();
+        let (inputs, input_ends): Queues<(usize, Vec<I>)> =
+            (0..jobs).map(|_| sync_channel(QUEUED)).unzip();
         scope.spawn(move || {
-            for turn in (0..jobs).cycle() {
+            for number in 0.. {
                 let mut batch = Vec::with_capacity(BATCH);
                 while batch.len() < BATCH {
                     match next() {
@@ -55,36 +88,49 @@ pub fn ordered_map<I, O>(
                     }
                 }
                 let last = batch.len() < BATCH;
-                if batch.is_empty() || inputs[turn].send(batch).is_err() || last {
+                if batch.is_empty() || inputs[number % jobs].send((number, batch)).is_err() || last
+                {
                     return;
                 }
             }
         });
-        let work = &work;
-        for (input, output) in input_ends.into_iter().zip(output_ends) {
+        let (work, turn) = (&work, &turn);
+        for input in input_ends {
             scope.spawn(move || {
-                for batch in input {
+                let _leaving = Leaving(turn);
+                for (number, batch) in input {
                     let done: Vec<O> = batch.into_iter().map(work).collect();
-                    if output.send(done).is_err() {
+                    let mut state = turn.state.lock().unwrap_or_else(PoisonError::into_inner);
+                    while state.0 != number && !state.1 {
+                        state = turn
+                            .changed
+                            .wait(state)
+                            .unwrap_or_else(PoisonError::into_inner);
+                    }
+                    if state.1 {
+                        return;
+                    }
+                    let collect = &mut state.2;
+                    let mut items = done.into_iter();
+                    let mut going = true;
+                    while let Some(item) = items.next() {
+                        if !collect(item, items.as_slice()) {
+                            going = false;
+                            break;
+                        }
+                    }
+                    state.0 += 1;
+                    state.1 = !going;
+                    drop(state);
+                    turn.changed.notify_all();
+                    if !going {
                         return;
                     }
                 }
             });
         }
-        for turn in (0..jobs).cycle() {
-            let Ok(batch) = outputs[turn].recv() else {
-                return;
-            };
-            let mut items = batch.into_iter();
-            while let Some(item) = items.next() {
-                if !collect(item, items.as_slice()) {
-                    return;
-                }
-            }
-        }
     });
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +173,54 @@ mod tests {
             },
         );
         assert_eq!(seen, 1000);
+    }
+
+    /// A panic while collecting or mapping on a worker reaches the caller instead of leaving
+    /// the other workers waiting for their turn forever.
+    #[test]
+    fn a_panic_is_not_a_hang() {
+        for panic_in_work in [false, true] {
+            let (done, finished) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let result = std::panic::catch_unwind(|| {
+                    let mut source = 0..100_000u64;
+                    ordered_map(
+                        2,
+                        || source.next(),
+                        |i| {
+                            assert!(!(panic_in_work && i == 5000), "work");
+                            i
+                        },
+                        |o, _| {
+                            assert!(panic_in_work || o != 5000, "collect");
+                            true
+                        },
+                    );
+                });
+                let _ = done.send(result.is_err());
+            });
+            let panicked = finished
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("ordered_map hung after a panic");
+            assert!(panicked);
+        }
+    }
+
+    /// Every batch is collected on a worker thread, never on the caller's.
+    #[test]
+    fn workers_collect() {
+        let caller = std::thread::current().id();
+        let mut source = 0..5000u64;
+        let mut on_caller = 0;
+        ordered_map(
+            2,
+            || source.next(),
+            |i| i,
+            |_, _| {
+                on_caller += usize::from(std::thread::current().id() == caller);
+                true
+            },
+        );
+        assert_eq!(on_caller, 0);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
@@ -287,10 +288,10 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             let mut sources = Sources::default();
             let mut diags = Diagnostics::new();
             let mut emitter = Emitter::new(&loaded_ref.project.senders, endpoints_ref);
-            let open = std::cell::Cell::new(true);
+            let open = std::sync::atomic::AtomicBool::new(true);
             let mut on_request = |request: Request| {
-                if open.get() && tx.blocking_send(request).is_err() {
-                    open.set(false);
+                if open.load(Relaxed) && tx.blocking_send(request).is_err() {
+                    open.store(false, Relaxed);
                 }
             };
             compile::run(
@@ -306,10 +307,10 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
                     if !done {
                         emitter.push_owned(message, &mut on_request);
                     }
-                    open.get()
+                    open.load(Relaxed)
                 },
             );
-            if open.get() {
+            if open.load(Relaxed) {
                 emitter.finish(&mut on_request);
             }
         });
