@@ -499,6 +499,7 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
         {
             write_error = Some(err);
         }
+        crate::emit::recycle(request.body);
     };
     let hashing = args.out.is_some();
     let journal = crate::journal::Journal::read_all(&args.state_dir).ok();

@@ -105,7 +105,7 @@ pub(crate) fn body(message: &Message) -> Option<String> {
         .ok(),
         Content::Template(content) => {
             let template = message.target.template.as_deref()?;
-            let mut out = String::with_capacity(1024);
+            let mut out = super::buffer(1024);
             write_template_body(&mut out, from, &message.to, template, content);
             Some(out)
         }

@@ -248,7 +248,7 @@ pub(crate) fn destination_json(message: &Message) -> Option<String> {
     let Content::Template(content) = &message.content else {
         return None;
     };
-    let mut out = String::with_capacity(256);
+    let mut out = super::buffer(256);
     out.push('{');
     if let Some(tracking) = &message.tracking_number {
         out.push_str("\"trackingNumber\":");

@@ -194,6 +194,41 @@ fn next_escape(bytes: &[u8]) -> Option<usize> {
         .map(|i| offset + i)
 }
 
+thread_local! {
+    /// Buffers that held a message's JSON, given back with [`recycle`] once written: the
+    /// next messages encoded on this thread reuse them instead of allocating (a batch's
+    /// messages are encoded, then written and freed, on one worker).
+    static SPARE: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Buffers kept per thread by [`recycle`]: two batches' worth.
+const SPARES: usize = 2 * crate::parallel::BATCH;
+
+/// The largest buffer [`recycle`] keeps (a message's JSON, not a Mayten request's).
+const SPARE_CAPACITY: usize = 4096;
+
+/// An empty buffer for a message's JSON, with room for `capacity` bytes: one given back on
+/// this thread when there is one.
+fn buffer(capacity: usize) -> String {
+    let mut out = SPARE.with_borrow_mut(Vec::pop).unwrap_or_default();
+    out.reserve(capacity);
+    out
+}
+
+/// Give back a buffer that held a message's JSON ([`Message::encoded`], an Aldeamo
+/// request's body) once it is no longer needed, for [`encode`] to reuse on this thread.
+pub fn recycle(mut buffer: String) {
+    if buffer.capacity() == 0 || buffer.capacity() > SPARE_CAPACITY {
+        return;
+    }
+    buffer.clear();
+    SPARE.with_borrow_mut(|spare| {
+        if spare.len() < SPARES {
+            spare.push(buffer);
+        }
+    });
+}
+
 /// The provider JSON of one message (Aldeamo's request body, Mayten's destination), which
 /// does not depend on the emitter's state: worth computing where the message is compiled and
 /// storing in [`Message::encoded`].
@@ -312,6 +347,9 @@ impl Emitter {
                 }
                 self.mayten
                     .push(message, encoded.as_deref(), recipient, out);
+                if let Some(encoded) = encoded {
+                    recycle(encoded);
+                }
             }
         }
     }
@@ -518,6 +556,28 @@ mod tests {
 
     use super::fixtures::{aldeamo_sender, emit_all, hsm, mayten_sender, message, target};
     use super::*;
+
+    /// A buffer given back is handed out again, empty, on the same thread; one too large to
+    /// be a message's JSON is not kept, nor more than [`SPARES`].
+    #[test]
+    fn buffers_are_recycled() {
+        std::thread::spawn(|| {
+            let mut used = buffer(100);
+            used.push_str("{\"to\":\"573001112233\"}");
+            let address = used.as_ptr();
+            recycle(used);
+            let again = buffer(10);
+            assert_eq!((again.as_ptr(), again.len()), (address, 0));
+            recycle(String::with_capacity(SPARE_CAPACITY + 1));
+            assert_eq!(SPARE.with_borrow(Vec::len), 0);
+            for _ in 0..SPARES + 5 {
+                recycle(String::with_capacity(16));
+            }
+            assert_eq!(SPARE.with_borrow(Vec::len), SPARES);
+        })
+        .join()
+        .expect("the test thread");
+    }
 
     /// The default hosts are the ones the provider documents name, per environment.
     #[test]
