@@ -4,7 +4,7 @@
 //! of the numbers seen, to send each once).
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -238,6 +238,14 @@ fn data_error(campaign: &Campaign, problem: crate::recipients::DataProblem) -> D
             format!("recipients of campaign `{}`", campaign.target.campaign),
         )
         .with_help(problem.help)
+}
+
+/// The data file a campaign's recipients are read from (empty for inline recipients).
+fn data_path(campaign: &Campaign) -> &Path {
+    match &campaign.recipients {
+        RecipientSource::Csv { path, .. } | RecipientSource::Ndjson { path, .. } => path,
+        RecipientSource::Inline(_) => Path::new(""),
+    }
 }
 
 fn open_rows(campaign: &Campaign, sources: &mut Sources, diags: &mut Diagnostics) -> Option<Rows> {
@@ -583,7 +591,7 @@ fn report(
     match (field, compiled) {
         (Some(field), Some(c)) if !matches!(origin, Origin::Inline { .. }) => {
             diagnostic = diagnostic
-                .at(origin.field_span(field, header))
+                .at(origin.field_span(field, header, data_path(campaign)))
                 .with_span_label(format!("`{field}` of this row"))
                 .with_label(
                     c.expr.span,

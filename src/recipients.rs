@@ -210,8 +210,6 @@ pub enum Origin {
     Line {
         /// The data file.
         file: FileId,
-        /// The path on disk, to read the line again for diagnostics.
-        path: Arc<Path>,
         /// 1-based line.
         line: u64,
         /// Byte offset of the record's start.
@@ -255,17 +253,12 @@ impl Origin {
         }
     }
 
-    /// The span of one field of the row: a CSV cell (read back from disk), an NDJSON key, or
-    /// the inline mapping.
-    pub fn field_span(&self, field: &str, header: Option<&Header>) -> Span {
+    /// The span of one field of the row: a CSV cell (read back from `path`, the data file on
+    /// disk), an NDJSON key, or the inline mapping.
+    pub fn field_span(&self, field: &str, header: Option<&Header>, path: &Path) -> Span {
         match self {
             Origin::Inline { span, .. } => *span,
-            Origin::Line {
-                file,
-                path,
-                line,
-                byte,
-            } => {
+            Origin::Line { file, line, byte } => {
                 let found = read_line_at(path, *byte).and_then(|text| {
                     let (offset, len) = match header {
                         Some(header) => csv_cell(&text, header.position(field)?)?,
@@ -373,8 +366,6 @@ pub enum Rows {
         header: Arc<Header>,
         /// The file id for spans.
         file: FileId,
-        /// The path.
-        path: Arc<Path>,
         /// The record buffer.
         record: csv::ByteRecord,
         /// Stop after a fatal error.
@@ -386,8 +377,6 @@ pub enum Rows {
         reader: Box<dyn BufRead + Send>,
         /// The file id for spans.
         file: FileId,
-        /// The path.
-        path: Arc<Path>,
         /// Current line number.
         line: u64,
         /// Current byte offset.
@@ -440,7 +429,6 @@ pub fn open_csv(path: &PathBuf, file: FileId) -> Result<Rows, DataProblem> {
         reader: Box::new(csv_reader),
         header: Arc::new(Header::new(names)),
         file,
-        path: Arc::from(path.as_path()),
         record: csv::ByteRecord::new(),
         done: false,
     })
@@ -457,7 +445,6 @@ pub fn open_ndjson(path: &PathBuf, file: FileId) -> Result<Rows, DataProblem> {
     Ok(Rows::Ndjson {
         reader: Box::new(BufReader::with_capacity(1 << 16, handle)),
         file,
-        path: Arc::from(path.as_path()),
         line: 0,
         byte: 0,
         buf: Vec::new(),
@@ -509,7 +496,6 @@ impl Rows {
                 reader,
                 header,
                 file,
-                path,
                 record,
                 done,
             } => {
@@ -547,7 +533,6 @@ impl Rows {
                             },
                             origin: Origin::Line {
                                 file: *file,
-                                path: path.clone(),
                                 line: pos.line(),
                                 byte: pos.byte(),
                             },
@@ -571,7 +556,6 @@ impl Rows {
             Rows::Ndjson {
                 reader,
                 file,
-                path,
                 line,
                 byte,
                 buf,
@@ -608,7 +592,6 @@ impl Rows {
                     }
                     let origin = Origin::Line {
                         file: *file,
-                        path: path.clone(),
                         line: *line,
                         byte: start,
                     };
