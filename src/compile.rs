@@ -198,7 +198,7 @@ impl<'a> RowCx<'a> {
 fn render_or_report<'a>(
     renderer: &Renderer,
     compiled: Option<&'a Compiled>,
-    ctx: &minijinja::Value,
+    ctx: &crate::render::Scope<'_>,
     row: &mut RowCx<'a>,
     what: &str,
 ) -> Option<String> {
@@ -404,7 +404,7 @@ impl<'a> Work<'a> {
             }
         };
         let origin = row.origin;
-        let ctx = self.renderer.context(row.fields);
+        let ctx = self.renderer.scope(row.fields);
         let mut cx = RowCx::default();
         let mut marks = Marks::default();
         let mut message = compile_row(self, &ctx, &mut cx, &mut marks);
@@ -732,7 +732,7 @@ fn shown_origin(campaign: &Campaign, origin: &Origin) -> String {
 /// repeated tracking numbers) is left to [`Collector::take`], with the marks it needs.
 fn compile_row<'a>(
     work: &Work<'a>,
-    ctx: &minijinja::Value,
+    ctx: &crate::render::Scope<'_>,
     cx: &mut RowCx<'a>,
     marks: &mut Marks,
 ) -> Option<Message> {

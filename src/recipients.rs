@@ -45,7 +45,7 @@ impl Header {
 
 /// A CSV record's values: its text, checked as UTF-8 once as a whole, and where each field
 /// ends in it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CsvValues {
     text: String,
     ends: Vec<usize>,
@@ -103,12 +103,10 @@ impl<'a> From<Vec<&'a str>> for CsvValues {
 }
 
 /// One recipient's fields, seen by expressions as variables (plus `vars`).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Fields {
-    /// A CSV record.
+    /// A CSV record (its names are the header's, kept once per file rather than per row).
     Csv {
-        /// The header.
-        header: Arc<Header>,
         /// The record's values.
         record: CsvValues,
     },
@@ -117,50 +115,51 @@ pub enum Fields {
 }
 
 impl Fields {
-    /// The names of the fields.
-    pub fn names(&self) -> Vec<&str> {
+    /// A field's value when it is a string (every CSV field is; empty past a short row's
+    /// end), without making a template value of it: a CSV record's by `column` when given,
+    /// else by name through `header`.
+    pub fn str_value<'f>(
+        &'f self,
+        column: Option<usize>,
+        name: &str,
+        header: Option<&Header>,
+    ) -> Option<&'f str> {
         match self {
-            Fields::Csv { header, .. } => header.names.iter().map(|n| &**n).collect(),
-            Fields::Json(map) => map.keys().map(String::as_str).collect(),
-        }
-    }
-
-    /// Whether the row has a field.
-    pub fn has(&self, name: &str) -> bool {
-        match self {
-            Fields::Csv { header, .. } => header.position(name).is_some(),
-            Fields::Json(map) => map.contains_key(name),
+            Fields::Csv { record } => {
+                let column = match column {
+                    Some(c) => c,
+                    None => header?.position(name)?,
+                };
+                Some(record.get(column).unwrap_or(""))
+            }
+            Fields::Json(map) => map.get(name)?.as_str(),
         }
     }
 }
 
-/// A recipient row and its variables.
+/// A recipient row and its variables: the template engine's view of a recipient.
 #[derive(Debug)]
 pub struct RowContext {
     /// The fields.
     pub fields: Fields,
+    /// The CSV header naming a record's fields.
+    pub header: Option<Arc<Header>>,
     /// The campaign's `vars`.
     pub vars: Value,
 }
 
 impl RowContext {
-    /// The value of a CSV row's column by position (empty past the row's end); none for
-    /// fields that are not a CSV row.
-    pub fn str_column(&self, column: usize) -> Option<&str> {
-        match &self.fields {
-            Fields::Csv { record, .. } => Some(record.get(column).unwrap_or("")),
-            Fields::Json(_) => None,
-        }
+    /// A field's value when it is a string, without making a template value of it.
+    pub fn str_field(&self, name: &str) -> Option<&str> {
+        self.fields.str_value(None, name, self.header.as_deref())
     }
 
-    /// A field's value when it is a string (every CSV field is), without making a template
-    /// value of it.
-    pub fn str_field(&self, name: &str) -> Option<&str> {
-        match &self.fields {
-            Fields::Csv { header, record } => {
-                Some(record.get(header.position(name)?).unwrap_or(""))
-            }
-            Fields::Json(map) => map.get(name)?.as_str(),
+    /// The names of the fields.
+    fn names(&self) -> Vec<&str> {
+        match (&self.fields, &self.header) {
+            (Fields::Csv { .. }, Some(header)) => header.names.iter().map(|n| &**n).collect(),
+            (Fields::Csv { .. }, None) => Vec::new(),
+            (Fields::Json(map), _) => map.keys().map(String::as_str).collect(),
         }
     }
 }
@@ -190,7 +189,7 @@ impl Object for RowContext {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        let mut keys: Vec<Value> = self.fields.names().into_iter().map(Value::from).collect();
+        let mut keys: Vec<Value> = self.names().into_iter().map(Value::from).collect();
         keys.push(Value::from("vars"));
         Enumerator::Values(keys)
     }
@@ -494,10 +493,10 @@ impl Rows {
             }
             Rows::Csv {
                 reader,
-                header,
                 file,
                 record,
                 done,
+                ..
             } => {
                 if *done {
                     return None;
@@ -527,10 +526,7 @@ impl Rows {
                             }));
                         }
                         Some(Ok(Row {
-                            fields: Fields::Csv {
-                                header: header.clone(),
-                                record: values,
-                            },
+                            fields: Fields::Csv { record: values },
                             origin: Origin::Line {
                                 file: *file,
                                 line: pos.line(),

@@ -1,12 +1,13 @@
 //! Rendering: a campaign's minijinja expressions, compiled once, evaluated per recipient.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 
 use crate::diagnostics::{Code, Diagnostic, Span};
 use crate::model::{Campaign, Expr};
-use crate::recipients::{Fields, RowContext};
+use crate::recipients::{Fields, Header, RowContext};
 
 /// Instructions one expression may run for one recipient before it is stopped.
 pub const FUEL: u64 = 50_000;
@@ -371,6 +372,52 @@ pub struct Renderer {
     vars: Value,
     /// The CSV column each chain reads, by slot, once bound to the campaign's header.
     columns: Vec<Option<usize>>,
+    /// The header of the campaign's CSV, once bound.
+    header: Option<Arc<Header>>,
+}
+
+/// One recipient as its expressions see it. The fast paths read its fields directly; the
+/// engine's value of it (a [`RowContext`]) is made only the first time an expression needs
+/// the engine.
+pub struct Scope<'r> {
+    /// The recipient's fields and the renderer whose header and `vars` go with them; none for
+    /// a scope made from a value.
+    row: Option<(Fields, &'r Renderer)>,
+    value: std::cell::OnceCell<Value>,
+}
+
+impl Scope<'_> {
+    /// A scope over an engine value made elsewhere (a [`RowContext`] or any map).
+    pub fn of_value(value: Value) -> Scope<'static> {
+        Scope {
+            row: None,
+            value: value.into(),
+        }
+    }
+
+    /// The engine's value of the recipient.
+    pub fn value(&self) -> &Value {
+        self.value.get_or_init(|| match &self.row {
+            Some((fields, renderer)) => Value::from_object(RowContext {
+                fields: fields.clone(),
+                header: renderer.header.clone(),
+                vars: renderer.vars.clone(),
+            }),
+            None => Value::UNDEFINED,
+        })
+    }
+
+    /// A field's string value read without the engine (by `column` when bound); none when
+    /// the engine must decide (a value that is not a string, an absent field).
+    fn str_value(&self, column: Option<usize>, name: &str) -> Option<&str> {
+        match &self.row {
+            Some((fields, renderer)) => fields.str_value(column, name, renderer.header.as_deref()),
+            None => {
+                let row = self.value.get()?.downcast_object_ref::<RowContext>()?;
+                row.fields.str_value(column, name, row.header.as_deref())
+            }
+        }
+    }
 }
 
 /// An expression that failed for a recipient.
@@ -605,13 +652,15 @@ impl Renderer {
             env,
             vars: Value::from(minijinja::value::Serde(&campaign.vars)),
             columns: Vec::new(),
+            header: None,
         };
         ok.then_some((renderer, set))
     }
 
     /// Note which column of `header` each chain of `set` reads, for rows of a CSV with that
     /// header: they are then read by position instead of by name.
-    pub fn bind_columns(&mut self, set: &CompiledSet, header: &crate::recipients::Header) {
+    pub fn bind_columns(&mut self, set: &CompiledSet, header: &Arc<Header>) {
+        self.header = Some(Arc::clone(header));
         for compiled in set.all() {
             if let Some(chain) = &compiled.chain {
                 if self.columns.len() <= compiled.slot {
@@ -622,39 +671,41 @@ impl Renderer {
         }
     }
 
-    /// The context of one recipient.
-    pub fn context(&self, fields: Fields) -> Value {
-        Value::from_object(RowContext {
-            fields,
-            vars: self.vars.clone(),
-        })
+    /// The scope of one recipient.
+    pub fn scope(&self, fields: Fields) -> Scope<'_> {
+        Scope {
+            row: Some((fields, self)),
+            value: std::cell::OnceCell::new(),
+        }
     }
 
     /// Render one compiled expression.
-    pub fn render(&self, compiled: &Compiled, ctx: &Value) -> Result<String, RenderFailure> {
+    pub fn render(&self, compiled: &Compiled, ctx: &Scope<'_>) -> Result<String, RenderFailure> {
         if let Some(constant) = &compiled.constant {
             return Ok(constant.clone());
         }
-        if let Some(chain) = &compiled.chain
-            && let Some(row) = ctx.downcast_object_ref::<RowContext>()
-        {
+        if let Some(chain) = &compiled.chain {
             let column = self.columns.get(compiled.slot).copied().flatten();
-            let value = column
-                .and_then(|c| row.str_column(c))
-                .or_else(|| row.str_field(&chain.field));
-            if let Some(value) = value {
+            if let Some(value) = ctx.str_value(column, &chain.field) {
                 return Ok(chain.apply(value));
             }
         }
+        let value = ctx.value();
         let template = self
             .env
             .get_template(&compiled.name)
-            .map_err(|e| failure(&e, compiled, ctx))?;
-        template.render(ctx).map_err(|e| failure(&e, compiled, ctx))
+            .map_err(|e| failure(&e, compiled, value))?;
+        template
+            .render(value)
+            .map_err(|e| failure(&e, compiled, value))
     }
 
     /// Evaluate the `where` filter: true when the recipient is selected.
-    pub fn selected(&self, filter: Option<&Compiled>, ctx: &Value) -> Result<bool, RenderFailure> {
+    pub fn selected(
+        &self,
+        filter: Option<&Compiled>,
+        ctx: &Scope<'_>,
+    ) -> Result<bool, RenderFailure> {
         match filter {
             None => Ok(true),
             Some(compiled) => self.render(compiled, ctx).map(|s| s == "1"),
@@ -1040,22 +1091,29 @@ mod tests {
         inputs
     }
 
-    fn json_context(value: &str) -> Value {
-        let mut map = serde_json::Map::new();
-        map.insert("a".into(), serde_json::Value::String(value.into()));
-        Value::from_object(RowContext {
+    /// A scope over JSON fields, without `vars`.
+    fn json_scope(map: serde_json::Map<String, serde_json::Value>) -> Scope<'static> {
+        Scope::of_value(Value::from_object(RowContext {
             fields: Fields::Json(map),
+            header: None,
             vars: Value::UNDEFINED,
-        })
+        }))
     }
 
-    fn csv_context(value: &str) -> Value {
+    fn json_context(value: &str) -> Scope<'static> {
+        let mut map = serde_json::Map::new();
+        map.insert("a".into(), serde_json::Value::String(value.into()));
+        json_scope(map)
+    }
+
+    fn csv_context(value: &str) -> Scope<'static> {
         let header = Arc::new(Header::new(vec!["z".into(), "a".into(), "a".into()]));
         let record = crate::recipients::CsvValues::from(vec!["other", value, "duplicate"]);
-        Value::from_object(RowContext {
-            fields: Fields::Csv { header, record },
+        Scope::of_value(Value::from_object(RowContext {
+            fields: Fields::Csv { record },
+            header: Some(header),
             vars: Value::UNDEFINED,
-        })
+        }))
     }
 
     /// A renderer over `env` with no `vars`, its chains bound to `columns`.
@@ -1064,6 +1122,7 @@ mod tests {
             env,
             vars: Value::UNDEFINED,
             columns,
+            header: None,
         }
     }
 
@@ -1089,7 +1148,7 @@ mod tests {
         for source in CHAINS {
             let chain = parse_chain(source).unwrap_or_else(|| panic!("{source:?}"));
             for input in &inputs {
-                let expected = env.render_str(source, json_context(input)).unwrap();
+                let expected = env.render_str(source, json_context(input).value()).unwrap();
                 assert_eq!(chain.apply(input), expected, "{source:?} on {input:?}");
             }
         }
@@ -1141,18 +1200,12 @@ mod tests {
         let number = {
             let mut map = serde_json::Map::new();
             map.insert("a".into(), serde_json::json!(12));
-            Value::from_object(RowContext {
-                fields: Fields::Json(map),
-                vars: Value::UNDEFINED,
-            })
+            json_scope(map)
         };
         assert_eq!(renderer.render(&fast, &number).unwrap(), "engine");
-        let absent = Value::from_object(RowContext {
-            fields: Fields::Json(serde_json::Map::new()),
-            vars: Value::UNDEFINED,
-        });
+        let absent = json_scope(serde_json::Map::new());
         assert_eq!(renderer.render(&fast, &absent).unwrap(), "engine");
-        let plain = minijinja::context! { a => "x" };
+        let plain = Scope::of_value(minijinja::context! { a => "x" });
         assert_eq!(renderer.render(&fast, &plain).unwrap(), "engine");
     }
 
@@ -1163,10 +1216,7 @@ mod tests {
         env.add_template("t", "{{ a | title }}").unwrap();
         let renderer = test_renderer(env, Vec::new());
         let fast = compiled("t", "{{ a | title }}", parse_chain("{{ a | title }}"));
-        let absent = Value::from_object(RowContext {
-            fields: Fields::Json(serde_json::Map::new()),
-            vars: Value::UNDEFINED,
-        });
+        let absent = json_scope(serde_json::Map::new());
         let failure = renderer.render(&fast, &absent).unwrap_err();
         assert_eq!(failure.missing.as_deref(), Some("a"));
     }
