@@ -25,9 +25,17 @@ pub fn default_jobs() -> usize {
 
 /// Whose turn it is to collect, and the collector.
 struct Turn<C> {
-    /// The number of the next batch to collect, and whether collecting stopped.
-    state: Mutex<(usize, bool, C)>,
+    state: Mutex<Collecting<C>>,
     changed: Condvar,
+}
+
+/// What the workers share to collect in turn.
+struct Collecting<C> {
+    /// The number of the next batch to collect.
+    next: usize,
+    /// Collecting stopped: `collect` said so, or a worker panicked.
+    stopped: bool,
+    collect: C,
 }
 
 /// Wakes the other workers when a worker leaves, stopping everything if it panicked (a batch
@@ -38,7 +46,7 @@ impl<C> Drop for Leaving<'_, C> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.1 = true;
+            state.stopped = true;
         }
         self.0.changed.notify_all();
     }
@@ -56,13 +64,12 @@ pub fn ordered_map<I, O, C>(
     jobs: usize,
     mut next: impl FnMut() -> Option<I> + Send,
     work: impl Fn(I) -> O + Sync,
-    collect: C,
+    mut collect: C,
 ) where
     I: Send,
     O: Send,
     C: FnMut(O, &[O]) -> bool + Send,
 {
-    let mut collect = collect;
     if jobs <= 1 {
         while let Some(item) = next() {
             if !collect(work(item), &[]) {
@@ -72,7 +79,11 @@ pub fn ordered_map<I, O, C>(
         return;
     }
     let turn = Turn {
-        state: Mutex::new((0, false, collect)),
+        state: Mutex::new(Collecting {
+            next: 0,
+            stopped: false,
+            collect,
+        }),
         changed: Condvar::new(),
     };
     std::thread::scope(|scope| {
@@ -101,16 +112,16 @@ pub fn ordered_map<I, O, C>(
                 for (number, batch) in input {
                     let done: Vec<O> = batch.into_iter().map(work).collect();
                     let mut state = turn.state.lock().unwrap_or_else(PoisonError::into_inner);
-                    while state.0 != number && !state.1 {
+                    while state.next != number && !state.stopped {
                         state = turn
                             .changed
                             .wait(state)
                             .unwrap_or_else(PoisonError::into_inner);
                     }
-                    if state.1 {
+                    if state.stopped {
                         return;
                     }
-                    let collect = &mut state.2;
+                    let collect = &mut state.collect;
                     let mut items = done.into_iter();
                     let mut going = true;
                     while let Some(item) = items.next() {
@@ -119,8 +130,8 @@ pub fn ordered_map<I, O, C>(
                             break;
                         }
                     }
-                    state.0 += 1;
-                    state.1 = !going;
+                    state.next += 1;
+                    state.stopped = !going;
                     drop(state);
                     turn.changed.notify_all();
                     if !going {
