@@ -142,6 +142,7 @@ pub fn ordered_map<I, O, C>(
         }
     });
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

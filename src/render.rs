@@ -387,8 +387,10 @@ pub struct Scope<'r> {
 }
 
 impl Scope<'_> {
-    /// A scope over an engine value made elsewhere (a [`RowContext`] or any map).
-    pub fn of_value(value: Value) -> Scope<'static> {
+    /// A scope over an engine value made elsewhere (a [`RowContext`] or any map), for tests
+    /// that render against hand-made values.
+    #[cfg(test)]
+    pub(crate) fn of_value(value: Value) -> Scope<'static> {
         Scope {
             row: None,
             value: value.into(),
