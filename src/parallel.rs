@@ -1,73 +1,146 @@
-//! An ordered parallel map: items are read on one thread, transformed on `jobs` threads in
-//! batches, and collected in input order, so the output is the same whatever the number of
+//! An ordered parallel map: items are read, transformed and collected in batches on `jobs`
+//! threads, and collected in input order, so the output is the same whatever the number of
 //! threads.
 //!
-//! A batch is collected by the worker that transformed it, as soon as every earlier batch has
-//! been: its results are still in that core's cache, and no thread waits in between to pass
-//! them on.
+//! There is no reader or collector thread: each worker reads a batch when it needs one, maps
+//! it, and collects every batch that is ready next in order when no other worker is collecting.
+//! So no worker waits for another to take its turn, the rows a worker parses are mapped in the
+//! same core's cache, and a batch is usually collected where it was mapped.
 
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Condvar, Mutex, PoisonError};
-
-/// Both ends of one bounded queue per worker.
-type Queues<T> = (Vec<SyncSender<T>>, Vec<Receiver<T>>);
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 /// Items per batch handed to a worker.
 pub const BATCH: usize = 512;
 
-/// Batches queued per worker: with [`BATCH`] this bounds the items in flight.
-const QUEUED: usize = 2;
+/// Batches read but not yet collected, per worker: with [`BATCH`] this bounds the items in
+/// flight.
+const IN_FLIGHT: usize = 3;
 
 /// The number of threads to use when the caller does not say: the machine's cores.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
-/// Whose turn it is to collect, and the collector.
-struct Turn<C> {
-    state: Mutex<Collecting<C>>,
+/// What the workers share.
+struct Shared<N, C, O> {
+    state: Mutex<State<O>>,
     changed: Condvar,
+    /// The item source; only the worker whose turn it is to read locks it.
+    next: Mutex<N>,
+    /// The collector; only the worker whose turn it is to collect locks it.
+    collect: Mutex<C>,
 }
 
-/// What the workers share to collect in turn.
-struct Collecting<C> {
-    /// The number of the next batch to collect.
-    next: usize,
+/// Who reads, who collects, and the batches in flight.
+struct State<O> {
+    /// Batches read and not yet collected, from the next one to collect; `None` while a
+    /// worker maps it.
+    pending: VecDeque<Option<Vec<O>>>,
+    /// The number of batches collected: the number of the batch at the front of `pending`.
+    collected: usize,
+    /// A worker is reading a batch.
+    reading: bool,
+    /// A worker is collecting.
+    collecting: bool,
+    /// The source has no more items.
+    exhausted: bool,
     /// Collecting stopped: `collect` said so, or a worker panicked.
     stopped: bool,
-    collect: C,
+}
+
+impl<O> State<O> {
+    fn ready(&self) -> bool {
+        matches!(self.pending.front(), Some(Some(_)))
+    }
+}
+
+impl<N, C, O> Shared<N, C, O> {
+    fn lock(&self) -> MutexGuard<'_, State<O>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// Wakes the other workers when a worker leaves, stopping everything if it panicked (a batch
 /// it held would otherwise never be collected).
-struct Leaving<'t, C>(&'t Turn<C>);
+struct Leaving<'s, N, C, O>(&'s Shared<N, C, O>);
 
-impl<C> Drop for Leaving<'_, C> {
+impl<N, C, O> Drop for Leaving<'_, N, C, O> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            let mut state = self.0.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.stopped = true;
+            self.0.lock().stopped = true;
         }
         self.0.changed.notify_all();
     }
+}
+
+/// The next batch of items from the source: [`BATCH`] of them, fewer at its end.
+fn read_batch<I>(next: &Mutex<impl FnMut() -> Option<I>>) -> Vec<I> {
+    let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut batch = Vec::with_capacity(BATCH);
+    while batch.len() < BATCH {
+        match next() {
+            Some(item) => batch.push(item),
+            None => break,
+        }
+    }
+    batch
+}
+
+/// Collect the batches at the front of `pending` that are mapped, in order, releasing the lock
+/// while each is collected; stops everything if `collect` says so.
+fn collect_ready<'s, N, C, O>(
+    shared: &'s Shared<N, C, O>,
+    mut state: MutexGuard<'s, State<O>>,
+) -> MutexGuard<'s, State<O>>
+where
+    C: FnMut(O, &[O]) -> bool,
+{
+    while !state.stopped && state.ready() {
+        let Some(Some(done)) = state.pending.pop_front() else {
+            break;
+        };
+        state.collected += 1;
+        drop(state);
+        let going = {
+            let mut collect = shared
+                .collect
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let mut items = done.into_iter();
+            let mut going = true;
+            while let Some(item) = items.next() {
+                if !collect(item, items.as_slice()) {
+                    going = false;
+                    break;
+                }
+            }
+            going
+        };
+        state = shared.lock();
+        state.stopped |= !going;
+        shared.changed.notify_all();
+    }
+    state
 }
 
 /// Read items with `next`, map each with `work` on `jobs` threads, and give the results to
 /// `collect` in the order the items were read, each with the results of its batch that come
 /// after it (to look ahead; empty with one thread); `collect` returns false to stop early.
 ///
-/// With `jobs` ≤ 1 everything runs on the calling thread. Otherwise batches go to the workers
-/// in turn; a worker maps its batch, waits until the batches before it are collected, then
-/// collects its own (so `collect` runs on the workers, one at a time). Memory is bounded by
-/// `jobs × (2 + 1)` batches.
-pub fn ordered_map<I, O, C>(
+/// With `jobs` ≤ 1 everything runs on the calling thread. Otherwise `jobs` workers each read a
+/// batch when they need one (one at a time), map it, and collect the batches that are next in
+/// order (one at a time), so `next` and `collect` run on the workers. Memory is bounded by
+/// `jobs × 3` batches.
+pub fn ordered_map<I, O, N, C>(
     jobs: usize,
-    mut next: impl FnMut() -> Option<I> + Send,
+    mut next: N,
     work: impl Fn(I) -> O + Sync,
     mut collect: C,
 ) where
     I: Send,
     O: Send,
+    N: FnMut() -> Option<I> + Send,
     C: FnMut(O, &[O]) -> bool + Send,
 {
     if jobs <= 1 {
@@ -78,64 +151,61 @@ pub fn ordered_map<I, O, C>(
         }
         return;
     }
-    let turn = Turn {
-        state: Mutex::new(Collecting {
-            next: 0,
+    let shared = Shared {
+        state: Mutex::new(State {
+            pending: VecDeque::new(),
+            collected: 0,
+            reading: false,
+            collecting: false,
+            exhausted: false,
             stopped: false,
-            collect,
         }),
         changed: Condvar::new(),
+        next: Mutex::new(next),
+        collect: Mutex::new(collect),
     };
+    let limit = jobs * IN_FLIGHT;
     std::thread::scope(|scope| {
-        let (inputs, input_ends): Queues<(usize, Vec<I>)> =
-            (0..jobs).map(|_| sync_channel(QUEUED)).unzip();
-        scope.spawn(move || {
-            for number in 0.. {
-                let mut batch = Vec::with_capacity(BATCH);
-                while batch.len() < BATCH {
-                    match next() {
-                        Some(item) => batch.push(item),
-                        None => break,
-                    }
-                }
-                let last = batch.len() < BATCH;
-                if batch.is_empty() || inputs[number % jobs].send((number, batch)).is_err() || last
-                {
-                    return;
-                }
-            }
-        });
-        let (work, turn) = (&work, &turn);
-        for input in input_ends {
+        for _ in 0..jobs {
+            let (shared, work) = (&shared, &work);
             scope.spawn(move || {
-                let _leaving = Leaving(turn);
-                for (number, batch) in input {
-                    let done: Vec<O> = batch.into_iter().map(work).collect();
-                    let mut state = turn.state.lock().unwrap_or_else(PoisonError::into_inner);
-                    while state.next != number && !state.stopped {
-                        state = turn
-                            .changed
-                            .wait(state)
-                            .unwrap_or_else(PoisonError::into_inner);
-                    }
+                let _leaving = Leaving(shared);
+                let mut state = shared.lock();
+                loop {
                     if state.stopped {
                         return;
                     }
-                    let collect = &mut state.collect;
-                    let mut items = done.into_iter();
-                    let mut going = true;
-                    while let Some(item) = items.next() {
-                        if !collect(item, items.as_slice()) {
-                            going = false;
-                            break;
+                    if !state.collecting && state.ready() {
+                        state.collecting = true;
+                        state = collect_ready(shared, state);
+                        state.collecting = false;
+                    } else if !state.reading && !state.exhausted && state.pending.len() < limit {
+                        state.reading = true;
+                        drop(state);
+                        let batch = read_batch(&shared.next);
+                        state = shared.lock();
+                        state.reading = false;
+                        state.exhausted = batch.len() < BATCH;
+                        shared.changed.notify_all();
+                        if batch.is_empty() {
+                            continue;
                         }
-                    }
-                    state.next += 1;
-                    state.stopped = !going;
-                    drop(state);
-                    turn.changed.notify_all();
-                    if !going {
+                        let number = state.collected + state.pending.len();
+                        state.pending.push_back(None);
+                        drop(state);
+                        let done: Vec<O> = batch.into_iter().map(work).collect();
+                        state = shared.lock();
+                        let at = number - state.collected;
+                        if let Some(slot) = state.pending.get_mut(at) {
+                            *slot = Some(done);
+                        }
+                    } else if state.exhausted && !state.reading && state.pending.is_empty() {
                         return;
+                    } else {
+                        state = shared
+                            .changed
+                            .wait(state)
+                            .unwrap_or_else(PoisonError::into_inner);
                     }
                 }
             });
@@ -167,6 +237,43 @@ mod tests {
                 },
             );
             assert_eq!(seen, (0..10_000u64).map(|i| i * 2).collect::<Vec<_>>());
+        }
+    }
+
+    /// Results keep their order, and nothing hangs, when batches finish out of order and are
+    /// mapped while another is being collected (slow items in both `work` and `collect`).
+    #[test]
+    fn uneven_batches_keep_the_order() {
+        let slow = |i: u64| {
+            let mut state = i + 1;
+            if crate::testing::xorshift(&mut state).is_multiple_of(97) {
+                std::thread::sleep(std::time::Duration::from_micros(300));
+            }
+        };
+        for jobs in [2, 3] {
+            let (done, finished) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut source = 0..20_000u64;
+                let mut seen = Vec::new();
+                ordered_map(
+                    jobs,
+                    || source.next(),
+                    |i| {
+                        slow(i);
+                        i
+                    },
+                    |o, _| {
+                        slow(o + 7);
+                        seen.push(o);
+                        true
+                    },
+                );
+                let _ = done.send(seen);
+            });
+            let seen = finished
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .expect("ordered_map hung");
+            assert_eq!(seen, (0..20_000u64).collect::<Vec<_>>());
         }
     }
 
