@@ -14,7 +14,7 @@ use crate::load::{self, Document};
 use crate::message::{
     BodyParam, ButtonParam, ButtonParamKind, Content, HeaderParam, Message, TemplateContent,
 };
-use crate::model::{Campaign, Project, Provider, RecipientSource, TemplateHeader};
+use crate::model::{Campaign, Project, Provider, RecipientSource, Target, TemplateHeader};
 use crate::recipients::{self, Header, Origin, Rows};
 use crate::render::{BodyCompiled, Compiled, CompiledSet, Renderer};
 use crate::seen::SeenSet;
@@ -387,9 +387,12 @@ struct Outcome<'a> {
 }
 
 impl<'a> Work<'a> {
+    /// Compile one row into messages of `target`: the campaign's target, or a worker's own
+    /// copy of it (so that the workers do not share one reference count).
     fn compile(
         &self,
         next: Result<crate::recipients::Row, crate::recipients::DataProblem>,
+        target: &Arc<Target>,
     ) -> Outcome<'a> {
         let row = match next {
             Ok(row) => row,
@@ -407,7 +410,7 @@ impl<'a> Work<'a> {
         let ctx = self.renderer.scope(row.fields);
         let mut cx = RowCx::default();
         let mut marks = Marks::default();
-        let mut message = compile_row(self, &ctx, &mut cx, &mut marks);
+        let mut message = compile_row(self, target, &ctx, &mut cx, &mut marks);
         if let Some(m) = message.as_mut() {
             // Only previews (and callers that keep whole messages) read the origin.
             if self.keep == Keep::Content || self.previews_wanted.load(Ordering::Relaxed) {
@@ -683,7 +686,10 @@ fn run_campaign(
     crate::parallel::ordered_map(
         jobs,
         || rows.next_row(),
-        |next| work.compile(next),
+        || {
+            let target = Arc::new(Target::clone(&campaign.target));
+            move |next| work.compile(next, &target)
+        },
         |outcome, ahead| {
             collector.touch_ahead(ahead);
             collector.take(outcome)
@@ -732,6 +738,7 @@ fn shown_origin(campaign: &Campaign, origin: &Origin) -> String {
 /// repeated tracking numbers) is left to [`Collector::take`], with the marks it needs.
 fn compile_row<'a>(
     work: &Work<'a>,
+    target: &Arc<Target>,
     ctx: &crate::render::Scope<'_>,
     cx: &mut RowCx<'a>,
     marks: &mut Marks,
@@ -742,7 +749,6 @@ fn compile_row<'a>(
         set,
         ..
     } = *work;
-    let target = &campaign.target;
     let provider = target.sender.provider;
     match renderer.selected(set.filter.as_ref(), ctx) {
         Ok(true) => {}

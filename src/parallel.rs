@@ -124,7 +124,8 @@ where
     state
 }
 
-/// Read items with `next`, map each with `work` on `jobs` threads, and give the results to
+/// Read items with `next`, map each on `jobs` threads with a `work` function each worker makes
+/// with `worker` (so that workers can keep state of their own), and give the results to
 /// `collect` in the order the items were read, each with the results of its batch that come
 /// after it (to look ahead; empty with one thread); `collect` returns false to stop early.
 ///
@@ -132,18 +133,20 @@ where
 /// batch when they need one (one at a time), map it, and collect the batches that are next in
 /// order (one at a time), so `next` and `collect` run on the workers. Memory is bounded by
 /// `jobs × 3` batches.
-pub fn ordered_map<I, O, N, C>(
+pub fn ordered_map<I, O, N, W, C>(
     jobs: usize,
     mut next: N,
-    work: impl Fn(I) -> O + Sync,
+    worker: impl Fn() -> W + Sync,
     mut collect: C,
 ) where
     I: Send,
     O: Send,
     N: FnMut() -> Option<I> + Send,
+    W: FnMut(I) -> O,
     C: FnMut(O, &[O]) -> bool + Send,
 {
     if jobs <= 1 {
+        let mut work = worker();
         while let Some(item) = next() {
             if !collect(work(item), &[]) {
                 return;
@@ -167,9 +170,10 @@ pub fn ordered_map<I, O, N, C>(
     let limit = jobs * IN_FLIGHT;
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            let (shared, work) = (&shared, &work);
+            let (shared, worker) = (&shared, &worker);
             scope.spawn(move || {
                 let _leaving = Leaving(shared);
+                let mut work = worker();
                 let mut state = shared.lock();
                 loop {
                     if state.stopped {
@@ -193,7 +197,7 @@ pub fn ordered_map<I, O, N, C>(
                         let number = state.collected + state.pending.len();
                         state.pending.push_back(None);
                         drop(state);
-                        let done: Vec<O> = batch.into_iter().map(work).collect();
+                        let done: Vec<O> = batch.into_iter().map(&mut work).collect();
                         state = shared.lock();
                         let at = number - state.collected;
                         if let Some(slot) = state.pending.get_mut(at) {
@@ -227,7 +231,7 @@ mod tests {
             ordered_map(
                 jobs,
                 || source.next(),
-                |i| i * 2,
+                || |i| i * 2,
                 |o, ahead| {
                     let following = (1..).map(|k| o + 2 * k);
                     assert!(ahead.iter().zip(following).all(|(&a, b)| a == b));
@@ -258,9 +262,11 @@ mod tests {
                 ordered_map(
                     jobs,
                     || source.next(),
-                    |i| {
-                        slow(i);
-                        i
+                    || {
+                        |i| {
+                            slow(i);
+                            i
+                        }
                     },
                     |o, _| {
                         slow(o + 7);
@@ -285,7 +291,7 @@ mod tests {
         ordered_map(
             2,
             || source.next(),
-            |i| i,
+            || |i| i,
             |_, _| {
                 seen += 1;
                 seen < 1000
@@ -306,9 +312,11 @@ mod tests {
                     ordered_map(
                         2,
                         || source.next(),
-                        |i| {
-                            assert!(!(panic_in_work && i == 5000), "work");
-                            i
+                        || {
+                            |i| {
+                                assert!(!(panic_in_work && i == 5000), "work");
+                                i
+                            }
                         },
                         |o, _| {
                             assert!(panic_in_work || o != 5000, "collect");
@@ -325,6 +333,34 @@ mod tests {
         }
     }
 
+    /// Each worker makes its own work function once, with state that no other worker shares.
+    #[test]
+    fn each_worker_has_its_own_state() {
+        for jobs in [1, 2, 4] {
+            let made = std::sync::atomic::AtomicUsize::new(0);
+            let mut source = 0..50_000u64;
+            let mut mapped = 0;
+            ordered_map(
+                jobs,
+                || source.next(),
+                || {
+                    made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let mut count = 0u64;
+                    move |_| {
+                        count += 1;
+                        count
+                    }
+                },
+                |count, _| {
+                    mapped = mapped.max(count);
+                    true
+                },
+            );
+            assert_eq!(made.into_inner(), jobs);
+            assert!(jobs > 1 || mapped == 50_000);
+        }
+    }
+
     /// Every batch is collected on a worker thread, never on the caller's.
     #[test]
     fn workers_collect() {
@@ -334,7 +370,7 @@ mod tests {
         ordered_map(
             2,
             || source.next(),
-            |i| i,
+            || |i| i,
             |_, _| {
                 on_caller += usize::from(std::thread::current().id() == caller);
                 true
