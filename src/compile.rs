@@ -387,8 +387,8 @@ struct Outcome<'a> {
 }
 
 impl<'a> Work<'a> {
-    /// Compile one row into messages of `target`: the campaign's target, or a worker's own
-    /// copy of it (so that the workers do not share one reference count).
+    /// Compile one row; its message points at `target`, the worker's own copy of the
+    /// campaign's target (so that the workers do not share one reference count).
     fn compile(
         &self,
         next: Result<crate::recipients::Row, crate::recipients::DataProblem>,
