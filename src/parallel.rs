@@ -1,5 +1,5 @@
 //! An ordered parallel map: items are read, transformed and collected in batches on `jobs`
-//! threads, and collected in input order, so the output is the same whatever the number of
+//! threads, the results in input order, so the output is the same whatever the number of
 //! threads.
 //!
 //! There is no reader or collector thread: each worker reads a batch when it needs one, maps
@@ -50,6 +50,7 @@ struct State<O> {
 }
 
 impl<O> State<O> {
+    /// The next batch to collect has been mapped.
     fn ready(&self) -> bool {
         matches!(self.pending.front(), Some(Some(_)))
     }
