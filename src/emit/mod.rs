@@ -197,7 +197,8 @@ fn next_escape(bytes: &[u8]) -> Option<usize> {
 thread_local! {
     /// Buffers that held a message's JSON, given back with [`recycle`] once written: the
     /// next messages encoded on this thread reuse them instead of allocating (a batch's
-    /// messages are encoded, then written and freed, on one worker).
+    /// messages are encoded, then usually written and freed, on one worker; a buffer freed
+    /// on another worker joins that worker's pool, which is capped).
     static SPARE: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
