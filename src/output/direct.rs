@@ -226,3 +226,38 @@ fn set_direct(_file: &File, on: bool) -> std::io::Result<()> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A block the disk refuses for direct I/O (here, a buffer off its alignment) is written
+    /// through the page cache instead, and so is every block after it.
+    #[test]
+    fn a_refused_direct_write_falls_back_to_the_page_cache() {
+        let mut file = tempfile::tempfile().expect("temp file");
+        if set_direct(&file, true).is_err() {
+            eprintln!("no direct I/O for temporary files here: nothing to test");
+            return;
+        }
+        let mut misaligned = Block::new().expect("block");
+        misaligned.start += 1;
+        let first: Vec<u8> = (0..BLOCK - 1).map(|i| (i % 253) as u8).collect();
+        misaligned.room()[..first.len()].copy_from_slice(&first);
+        misaligned.len = first.len();
+        let mut second = Block::new().expect("block");
+        second.room()[..5].copy_from_slice(b"tail\n");
+        second.len = 5;
+        let (to_disk, blocks) = sync_channel(2);
+        let (back, _returned) = sync_channel(2);
+        to_disk.send(misaligned).expect("queue");
+        to_disk.send(second).expect("queue");
+        drop(to_disk);
+        write_blocks(&file, blocks, back).expect("written");
+        let mut written = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut written).expect("read");
+        assert_eq!(written.len(), first.len() + 5);
+        assert_eq!(&written[..first.len()], &first[..]);
+        assert_eq!(&written[first.len()..], b"tail\n");
+    }
+}
