@@ -19,15 +19,12 @@
 # expected). Any program exiting non-zero stops the script with the tail of its stderr.
 set -euo pipefail
 
-die() { echo "plan.sh: $*" >&2; exit 1; }
-
 PROJECT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SIZES=${SIZES:-100000 1000000}
 REPEAT=${REPEAT:-1}
-DATA=${DATA:-$PROJECT/target/bench-data}
-OUT=${OUT:-$DATA}
-SHARED=${SHARED:-$PROJECT/../shared/bench}
 PYTHON_BASELINE=${PYTHON_BASELINE:-1}
+# shellcheck source=benches/lib.sh
+source "$PROJECT/benches/lib.sh"
 
 for n in $SIZES; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "SIZES must be positive integers, got '$n'"
@@ -36,74 +33,12 @@ done
 [[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT must be a positive integer, got '$REPEAT'"
 [[ $PYTHON_BASELINE =~ ^[01]$ ]] || die "PYTHON_BASELINE must be 0 or 1, got '$PYTHON_BASELINE'"
 
-for f in gen_recipients.py baseline_jinja.py limit_rs/Cargo.toml waform-campaign/bench.yaml; do
-    [ -f "$SHARED/$f" ] || die "shared bench folder not found: '$SHARED/$f' is missing.
-Put the shared bench folder at $PROJECT/../shared/bench or set SHARED=/path/to/bench."
-done
-SHARED=$(cd "$SHARED" && pwd)
-mkdir -p "$DATA" "$OUT"
-DATA=$(cd "$DATA" && pwd)
-OUT=$(cd "$OUT" && pwd)
-
-# Secrets the senders in bench.yaml name; plan and validate send nothing.
-export BENCH_ALDEAMO_KEY=dummy-key BENCH_ALDEAMO_USER=dummy-user BENCH_MAYTEN_TOKEN=dummy-token
-
 # --- tools ---------------------------------------------------------------
 if [ "$PYTHON_BASELINE" = 1 ]; then
     python3 -c 'import jinja2' 2>/dev/null || python3 -m pip install --quiet jinja2
 fi
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
-echo "building waform (release) ..." >&2
-(cd "$PROJECT" && env -u CARGO_TARGET_DIR cargo build --release --quiet) \
-    || die "cargo build --release of waform failed in $PROJECT"
-WAFORM="$PROJECT/target/release/waform"
-echo "building limit_rs (release) ..." >&2
-CARGO_TARGET_DIR="$DATA/limit-target" cargo build --release --quiet \
-    --manifest-path "$SHARED/limit_rs/Cargo.toml" || die "cargo build --release of limit_rs failed"
-LIMIT="$DATA/limit-target/release/limit_rs"
-
-gen() {  # gen ROWS -> path of the cached CSV
-    local csv="$DATA/recipients_$1.csv"
-    if [ ! -s "$csv" ]; then
-        echo "generating $1 recipients ..." >&2
-        python3 "$SHARED/gen_recipients.py" "$1" "$csv.tmp" && mv "$csv.tmp" "$csv"
-    fi
-    echo "$csv"
-}
-
-# select PROVIDER: bench.yaml's documents for one provider (its Sender and Campaign
-# `bench-PROVIDER`, and the Template), joined by `---`. Fails unless exactly three are found.
-select_docs() {
-    awk -v want="bench-$1" '
-        function val(line) { sub(/^[a-z]+:[ \t]*/, "", line); sub(/[ \t]+#.*$/, "", line)
-                             gsub(/["\047 \t]/, "", line); return line }
-        function flush() {
-            if (doc != "" && (kind == "Template" || ((kind == "Sender" || kind == "Campaign") && name == want)))
-                printf "%s%s", (kept++ ? "---\n" : ""), doc
-            doc = ""; kind = ""; name = ""
-        }
-        /^---[ \t]*$/ { flush(); next }
-        { doc = doc $0 "\n" }
-        /^kind:/ { kind = val($0) }
-        /^name:/ { name = val($0) }
-        END { flush(); exit (kept == 3 ? 0 : 1) }' "$SHARED/waform-campaign/bench.yaml"
-}
-
-# project DIR CSV [PROVIDER]: a waform project folder with bench.yaml (all of it, or one
-# provider's documents) and the CSV as recipients.csv. waform refuses a symlink that points
-# outside the project, so the CSV is hard-linked (copied if that fails).
-project() {
-    local dir=$1 csv=$2
-    rm -rf "$dir"
-    mkdir -p "$dir"
-    if [ $# -gt 2 ]; then
-        select_docs "$3" > "$dir/bench.yaml" \
-            || die "could not find the Sender, Template and Campaign for '$3' in bench.yaml"
-    else
-        cat "$SHARED/waform-campaign/bench.yaml" > "$dir/bench.yaml"
-    fi
-    ln "$csv" "$dir/recipients.csv" 2>/dev/null || cp "$csv" "$dir/recipients.csv"
-}
+build_all
 
 measure() {  # measure RESULTS NAME CMD... (stdout to /dev/null; stderr kept for a failure)
     local results=$1 name=$2 rc=0
@@ -157,7 +92,6 @@ table() {  # table RESULTS N: markdown table of medians (max RSS: the largest ru
 }
 
 # --- timing ---------------------------------------------------------------
-REV=$(git -C "$PROJECT" describe --always --dirty 2>/dev/null || echo unknown)
 CHECKS=()
 for n in $SIZES; do
     csv=$(gen "$n")
