@@ -166,32 +166,43 @@ fn push_json_string(out: &mut String, s: &str) {
 }
 
 /// The index of the first byte JSON escapes (`"`, `\\` or a control character), eight bytes
-/// at a time.
+/// at a time (a string of eight bytes or more ends with one overlapping word).
 fn next_escape(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+    if bytes.len() < 8 {
+        return bytes
+            .iter()
+            .position(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    }
     let mut chunks = bytes.chunks_exact(8);
     let mut offset = 0;
     for chunk in chunks.by_ref() {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-        // A byte's high bit is set where it is below 0x20, a quote or a backslash; borrows
-        // only reach higher bytes, so the lowest set bit is always a true one.
-        let control = word.wrapping_sub(ONES * 0x20) & !word;
-        let quote = (word ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES)
-            & !(word ^ (ONES * u64::from(b'"')));
-        let backslash = (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES)
-            & !(word ^ (ONES * u64::from(b'\\')));
-        let found = (control | quote | backslash) & HIGH;
-        if found != 0 {
-            return Some(offset + (found.trailing_zeros() / 8) as usize);
+        if let Some(i) = escape_in(chunk) {
+            return Some(offset + i);
         }
         offset += 8;
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
-        .map(|i| offset + i)
+    if chunks.remainder().is_empty() {
+        return None;
+    }
+    // The last eight bytes: those before `offset` hold no escape, so one found is past it.
+    let last = bytes.len() - 8;
+    escape_in(&bytes[last..]).map(|i| last + i)
+}
+
+/// The index of the first byte JSON escapes in an eight-byte `chunk`.
+fn escape_in(chunk: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    // A byte's high bit is set where it is below 0x20, a quote or a backslash; borrows only
+    // reach higher bytes, so the lowest set bit is always a true one.
+    let control = word.wrapping_sub(ONES * 0x20) & !word;
+    let quote =
+        (word ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(word ^ (ONES * u64::from(b'"')));
+    let backslash =
+        (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(word ^ (ONES * u64::from(b'\\')));
+    let found = (control | quote | backslash) & HIGH;
+    (found != 0).then(|| (found.trailing_zeros() / 8) as usize)
 }
 
 thread_local! {
