@@ -427,6 +427,9 @@ fn is_clean(value: &str, usage: TextUse) -> bool {
         TextUse::MaytenExtra => usize::MAX,
     };
     let url = usage == TextUse::UrlSuffix;
+    if !url && let Some(solid) = plain_ascii(bytes) {
+        return (solid || usage == TextUse::MaytenExtra) && bytes.len() <= limit;
+    }
     // Whether a character that is not whitespace has been seen (`trim()` would keep it).
     let mut solid = usage == TextUse::MaytenExtra;
     let mut spaces = 0u32;
@@ -485,6 +488,41 @@ fn is_clean(value: &str, usage: TextUse) -> bool {
     }
     let chars = bytes.len() - continuation;
     solid && chars <= limit
+}
+
+/// For `bytes` of eight or more that are printable ASCII (spaces included), whether one is not
+/// a space; none for anything else (shorter, non-ASCII, a control character), and none when
+/// one of the eight-byte words holds two spaces in a row, which a run of five spaces always
+/// does: the byte loop of [`is_clean`] judges those. Eight bytes at a time, the last eight
+/// overlapping the word before when the length is not a multiple of eight.
+fn plain_ascii(bytes: &[u8]) -> Option<bool> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    /// The high bit of every byte of an ASCII `word` equal to `byte`, exactly.
+    fn equal(word: u64, byte: u8) -> u64 {
+        let x = word ^ (ONES * u64::from(byte));
+        !((x + LOW7) | x | LOW7)
+    }
+    if bytes.len() < 8 {
+        return None;
+    }
+    let mut solid = false;
+    let mut words = bytes.chunks_exact(8);
+    let last = (!words.remainder().is_empty()).then(|| &bytes[bytes.len() - 8..]);
+    for chunk in words.by_ref().chain(last) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+        if word & HIGH != 0 || below_space != 0 || equal(word, 0x7f) != 0 {
+            return None;
+        }
+        let spaces = equal(word, b' ');
+        if spaces & (spaces >> 8) != 0 {
+            return None;
+        }
+        solid |= spaces != HIGH;
+    }
+    Some(solid)
 }
 
 /// The rule-by-rule checks behind [`check_text`]: the reference for every value, and the
@@ -935,6 +973,27 @@ mod tests {
             fast += assert_same_as_rules(&value);
         }
         assert!(fast > 1000, "the fast path was taken only {fast} times");
+    }
+
+    /// The word-at-a-time path for ASCII values agrees with the rules on ASCII strings of every
+    /// length around the word size, spaces, runs of spaces and controls at every offset.
+    #[test]
+    fn check_text_ascii_words_random() {
+        const ALPHABET: [char; 8] = ['a', 'Z', '~', ' ', ' ', '\u{7f}', '\u{1f}', '\t'];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let (mut words, mut value) = (0, String::new());
+        for round in 0..6000 {
+            value.clear();
+            let len = (xorshift(&mut state) % 40) as usize;
+            for _ in 0..len {
+                let r = xorshift(&mut state);
+                let pick = if round % 3 == 0 { r % 8 } else { r % 4 };
+                value.push(ALPHABET[pick as usize]);
+            }
+            words += usize::from(plain_ascii(value.as_bytes()).is_some());
+            assert_same_as_rules(&value);
+        }
+        assert!(words > 500, "the word path was taken only {words} times");
     }
 
     /// `BodyChars` counts the characters of `fill_body`, placeholders or not.
