@@ -23,9 +23,10 @@ const WRITE_BACK_EVERY: u64 = 64 << 20;
 /// the page cache, and every [`WRITE_BACK_EVERY`] bytes a helper thread syncs what was written
 /// so far, so the disk works while the caller computes and the final sync has little left.
 pub struct OutputFile {
+    /// First, so that on a drop the writer stops before the temporary file is deleted.
+    sink: Sink,
     temp: NamedTempFile,
     path: PathBuf,
-    sink: Sink,
 }
 
 /// How the bytes reach the temporary file.
@@ -70,9 +71,9 @@ impl OutputFile {
             None => Sink::Buffered(Buffered::new(temp.as_file().try_clone()?, write_back_every)),
         };
         Ok(OutputFile {
+            sink,
             temp,
             path: path.to_path_buf(),
-            sink,
         })
     }
 
@@ -84,7 +85,7 @@ impl OutputFile {
 
     /// Write out what is buffered, sync and rename the file into place.
     pub fn commit(self) -> std::io::Result<()> {
-        let OutputFile { temp, path, sink } = self;
+        let OutputFile { sink, temp, path } = self;
         match sink {
             Sink::Buffered(buffered) => buffered.finish()?,
             Sink::Direct(direct) => direct.finish()?,
