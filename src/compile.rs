@@ -178,6 +178,9 @@ impl<'a> RowCx<'a> {
         problems: Vec<TextProblem>,
         severity: Option<Severity>,
     ) {
+        if problems.is_empty() {
+            return;
+        }
         for p in problems {
             let severity = severity.unwrap_or(p.code.severity());
             self.report(
