@@ -13,6 +13,8 @@ const ALIGN: usize = 4096;
 pub(super) const BLOCK: usize = 256 << 10;
 /// Blocks that exist at most: one being filled, the others queued or being written.
 const BLOCKS: usize = 4;
+/// What a write answers once an earlier one failed (and reported why).
+const EARLIER_FAILURE: &str = "the file can no longer be written: an earlier write failed";
 
 /// Fills aligned blocks and hands each full one to a helper thread that writes it with
 /// direct I/O; the last, partial block is written at [`DirectWriter::finish`].
@@ -117,7 +119,8 @@ impl DirectWriter {
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(Error::other("the thread writing the file panicked")),
-            None => Ok(()),
+            // An earlier write failed and reported it: the file is incomplete.
+            None => Err(Error::other(EARLIER_FAILURE)),
         }
     }
 
@@ -149,7 +152,7 @@ impl DirectWriter {
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(Err(err))) => err,
             Some(Err(_)) => Error::other("the thread writing the file panicked"),
-            _ => Error::other("the file can no longer be written: an earlier write failed"),
+            _ => Error::other(EARLIER_FAILURE),
         }
     }
 }
