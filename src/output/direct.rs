@@ -234,6 +234,22 @@ fn set_direct(_file: &File, on: bool) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// A write that fails (here, to a file opened read-only) is reported by a later write,
+    /// and finishing after it answers an error too, never success.
+    #[test]
+    fn a_failed_write_is_never_reported_as_success() {
+        let temp = tempfile::NamedTempFile::new().expect("temp file");
+        let read_only = File::open(temp.path()).expect("reopen");
+        let Some(mut writer) = DirectWriter::start(&read_only) else {
+            eprintln!("no direct I/O for temporary files here: nothing to test");
+            return;
+        };
+        let block = vec![b'x'; BLOCK];
+        let failed = (0..4 * BLOCKS).any(|_| writer.write_all(&block).is_err());
+        assert!(failed, "no write reported the failure");
+        assert!(writer.finish().is_err());
+    }
+
     /// A block the disk refuses for direct I/O (here, a buffer off its alignment) is written
     /// through the page cache instead, and so is every block after it.
     #[test]
