@@ -383,7 +383,7 @@ struct Marks {
 /// One row, compiled.
 struct Outcome<'a> {
     origin: Option<Origin>,
-    unreadable: Option<crate::recipients::DataProblem>,
+    unreadable: Option<Box<crate::recipients::DataProblem>>,
     problems: Vec<Problem<'a>>,
     marks: Marks,
     message: Option<Message>,
@@ -402,7 +402,7 @@ impl<'a> Work<'a> {
             Err(problem) => {
                 return Outcome {
                     origin: None,
-                    unreadable: Some(problem),
+                    unreadable: Some(Box::new(problem)),
                     problems: Vec::new(),
                     marks: Marks::default(),
                     message: None,
@@ -485,7 +485,7 @@ impl<'a> Collector<'_, 'a> {
         let campaign = self.work.campaign;
         let summary = &mut self.summary;
         summary.rows += 1;
-        if let Some(problem) = outcome.unreadable {
+        if let Some(problem) = outcome.unreadable.map(|p| *p) {
             summary.failed += 1;
             self.diags.push(data_error(campaign, problem));
             return true;
