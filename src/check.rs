@@ -496,9 +496,8 @@ fn is_clean(value: &str, usage: TextUse) -> bool {
 /// does: the byte loop of [`is_clean`] judges those. Eight bytes at a time, the last eight
 /// overlapping the word before when the length is not a multiple of eight.
 fn plain_ascii(bytes: &[u8]) -> Option<bool> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
+    use crate::words::{HIGH, ONES};
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     /// The high bit of every byte of an ASCII `word` equal to `byte`, exactly.
     fn equal(word: u64, byte: u8) -> u64 {
         let x = word ^ (ONES * u64::from(byte));
@@ -508,10 +507,7 @@ fn plain_ascii(bytes: &[u8]) -> Option<bool> {
         return None;
     }
     let mut solid = false;
-    let mut words = bytes.chunks_exact(8);
-    let last = (!words.remainder().is_empty()).then(|| &bytes[bytes.len() - 8..]);
-    for chunk in words.by_ref().chain(last) {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+    for (_, word) in crate::words::overlapping(bytes) {
         let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
         if word & HIGH != 0 || below_space != 0 || equal(word, 0x7f) != 0 {
             return None;

@@ -40,3 +40,4 @@ pub mod send;
 mod testing;
 pub mod validate;
 pub mod values;
+mod words;

@@ -166,34 +166,19 @@ fn push_json_string(out: &mut String, s: &str) {
 }
 
 /// The index of the first byte JSON escapes (`"`, `\\` or a control character), eight bytes
-/// at a time (a string of eight bytes or more ends with one overlapping word).
+/// at a time ([`crate::words::overlapping`]).
 fn next_escape(bytes: &[u8]) -> Option<usize> {
     if bytes.len() < 8 {
         return bytes
             .iter()
             .position(|&b| b < 0x20 || b == b'"' || b == b'\\');
     }
-    let mut chunks = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for chunk in chunks.by_ref() {
-        if let Some(i) = escape_in(chunk) {
-            return Some(offset + i);
-        }
-        offset += 8;
-    }
-    if chunks.remainder().is_empty() {
-        return None;
-    }
-    // The last eight bytes: those before `offset` hold no escape, so one found is past it.
-    let last = bytes.len() - 8;
-    escape_in(&bytes[last..]).map(|i| last + i)
+    crate::words::overlapping(bytes).find_map(|(at, word)| escape_in(word).map(|i| at + i))
 }
 
-/// The index of the first byte JSON escapes in an eight-byte `chunk`.
-fn escape_in(chunk: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+/// The index of the first byte JSON escapes in an eight-byte `word`.
+fn escape_in(word: u64) -> Option<usize> {
+    use crate::words::{HIGH, ONES};
     // A byte's high bit is set where it is below 0x20, a quote or a backslash; borrows only
     // reach higher bytes, so the lowest set bit is always a true one.
     let control = word.wrapping_sub(ONES * 0x20) & !word;
