@@ -115,13 +115,7 @@ impl DirectWriter {
         if last.len > 0 {
             self.send(last)?;
         }
-        drop(self.to_disk.take());
-        match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(result)) => result,
-            Some(Err(_)) => Err(Error::other("the thread writing the file panicked")),
-            // An earlier write failed and reported it: the file is incomplete.
-            None => Err(Error::other(EARLIER_FAILURE)),
-        }
+        self.stop()
     }
 
     /// A block to fill: one the helper has written, a new one while fewer than [`BLOCKS`]
@@ -148,11 +142,19 @@ impl DirectWriter {
 
     /// The error that stopped the helper thread.
     fn failure(&mut self) -> Error {
+        self.stop()
+            .err()
+            .unwrap_or_else(|| Error::other(EARLIER_FAILURE))
+    }
+
+    /// Close the queue and wait for the helper: what it answered, or an error when it was
+    /// already stopped (an earlier write failed and reported why: the file is incomplete).
+    fn stop(&mut self) -> std::io::Result<()> {
         drop(self.to_disk.take());
         match self.thread.take().map(JoinHandle::join) {
-            Some(Ok(Err(err))) => err,
-            Some(Err(_)) => Error::other("the thread writing the file panicked"),
-            _ => Error::other(EARLIER_FAILURE),
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(Error::other("the thread writing the file panicked")),
+            None => Err(Error::other(EARLIER_FAILURE)),
         }
     }
 }
@@ -160,10 +162,7 @@ impl DirectWriter {
 impl Drop for DirectWriter {
     /// Stop the helper once it has written what it was given.
     fn drop(&mut self) {
-        drop(self.to_disk.take());
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        let _ = self.stop();
     }
 }
 
