@@ -10,17 +10,32 @@ pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
 /// multiple of eight, the last eight bytes, overlapping the word before. Nothing for fewer
 /// than eight bytes. A scan that stops at the first word holding a match finds the first
 /// match: the overlapped bytes had none.
-pub(crate) fn overlapping(bytes: &[u8]) -> impl Iterator<Item = (usize, u64)> + '_ {
-    let whole = bytes.chunks_exact(8);
-    let last = (bytes.len() >= 8 && !whole.remainder().is_empty()).then(|| bytes.len() - 8);
-    let word = |at: usize| {
-        let eight = bytes.get(at..at + 8).and_then(|b| b.try_into().ok());
-        u64::from_le_bytes(eight.unwrap_or_default())
-    };
-    (0..bytes.len() / 8)
-        .map(|i| i * 8)
-        .chain(last)
-        .map(move |at| (at, word(at)))
+pub(crate) fn overlapping(bytes: &[u8]) -> Overlapping<'_> {
+    Overlapping { bytes, at: 0 }
+}
+
+/// The iterator of [`overlapping`]: one small `next` that inlines into a scan's loop (a
+/// `chain` of the whole words and the last one did not, costing a call per string).
+pub(crate) struct Overlapping<'a> {
+    bytes: &'a [u8],
+    /// Where the next whole word would start.
+    at: usize,
+}
+
+impl Iterator for Overlapping<'_> {
+    type Item = (usize, u64);
+
+    #[inline]
+    fn next(&mut self) -> Option<(usize, u64)> {
+        let len = self.bytes.len();
+        if self.at >= len || len < 8 {
+            return None;
+        }
+        let at = self.at.min(len - 8);
+        self.at += 8;
+        let eight = self.bytes.get(at..at + 8)?.try_into().ok()?;
+        Some((at, u64::from_le_bytes(eight)))
+    }
 }
 
 #[cfg(test)]
