@@ -732,6 +732,16 @@ impl BodyChars {
         }
     }
 
+    /// The characters of the body with `params` in place when they are more than `limit`.
+    /// Counting bytes first settles most bodies: a text has no more characters than bytes.
+    pub fn over<'a>(&self, limit: usize, params: impl Fn(usize) -> &'a str) -> Option<usize> {
+        let bytes = self.fixed + self.slots.iter().map(|&i| params(i).len()).sum::<usize>();
+        if bytes <= limit {
+            return None;
+        }
+        Some(self.count(params)).filter(|&count| count > limit)
+    }
+
     /// The characters of the body with `params` in place (parameter `i`, 0-based, as many as
     /// given to [`BodyChars::new`]).
     pub fn count<'a>(&self, params: impl Fn(usize) -> &'a str) -> usize {
@@ -992,7 +1002,8 @@ mod tests {
         assert!(words > 500, "the word path was taken only {words} times");
     }
 
-    /// `BodyChars` counts the characters of `fill_body`, placeholders or not.
+    /// `BodyChars` counts the characters of `fill_body`, placeholders or not, and `over` says
+    /// when there are more than a limit, whether bytes settle it or characters must.
     #[test]
     fn body_chars_match_fill_body() {
         let filled_body_chars =
@@ -1027,6 +1038,19 @@ mod tests {
                     fill_body(body, p).chars().count(),
                     "{body:?} {p:?}"
                 );
+                let chars = fill_body(body, p).chars().count();
+                for limit in [
+                    chars.saturating_sub(1),
+                    chars,
+                    chars + 1,
+                    fill_body(body, p).len(),
+                ] {
+                    assert_eq!(
+                        BodyChars::new(body, p.len()).over(limit, |i| p[i]),
+                        (chars > limit).then_some(chars),
+                        "{body:?} {p:?} over {limit}"
+                    );
+                }
             }
         }
         // Pseudo-random bodies over braces, digits, spaces and multi-byte letters.

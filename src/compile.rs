@@ -1080,11 +1080,9 @@ fn compile_row<'a>(
         }
         if !cx.failed()
             && let Some(chars) = &work.names.body_chars
+            && let Some(len) = chars.over(1024, |i| body.get(i).map_or("", BodyParam::display))
         {
-            let len = chars.count(|i| body.get(i).map_or("", BodyParam::display));
-            if len > 1024 {
-                cx.report(None, Code::BodyTooLong, Severity::Error, format!("with its parameters in place the body is {len} characters; WhatsApp allows 1024"), "shorten the longest parameters (error 132005 otherwise)".to_owned());
-            }
+            cx.report(None, Code::BodyTooLong, Severity::Error, format!("with its parameters in place the body is {len} characters; WhatsApp allows 1024"), "shorten the longest parameters (error 132005 otherwise)".to_owned());
         }
         Content::Template(TemplateContent {
             language,

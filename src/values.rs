@@ -405,54 +405,32 @@ fn currency_symbol(code: &str, lang: Lang) -> Option<&'static str> {
     }
 }
 
-/// The decimal digits of `value`, written at the end of `buf` (20 bytes hold `u64::MAX`).
-fn decimal_digits(value: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut n = 0usize;
-    let mut v = value;
-    for slot in buf.iter_mut().rev() {
-        *slot = b'0' + (v % 10) as u8;
-        n += 1;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    buf.get(buf.len() - n..).unwrap_or(&[])
-}
-
 /// Append `value` in decimal with `sep` between groups of three digits.
 fn push_grouped(out: &mut String, value: u64, sep: char) {
-    let mut buf = [0u8; 20];
-    let digits = decimal_digits(value, &mut buf);
-    let n = digits.len();
-    for (i, &d) in digits.iter().enumerate() {
-        if i > 0 && (n - i).is_multiple_of(3) {
-            out.push(sep);
-        }
-        out.push(char::from(d));
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value);
+    let head = match digits.len() % 3 {
+        0 => 3,
+        n => n,
+    };
+    let (first, mut rest) = digits.split_at(head.min(digits.len()));
+    out.push_str(first);
+    while let Some((group, tail)) = rest.split_at_checked(3) {
+        out.push(sep);
+        out.push_str(group);
+        rest = tail;
     }
 }
 
 /// Append `value` in decimal, with leading zeros up to `width` digits, as
 /// `format!("{value:0width$}")` does.
 fn push_padded(out: &mut String, value: u64, width: usize) {
-    // Days, hours and minutes: one or two digits, without the general loop.
-    if value < 100 && width <= 2 {
-        let (tens, units) = (value / 10, value % 10);
-        if tens > 0 || width == 2 {
-            out.push(char::from(b'0' + tens as u8));
-        }
-        out.push(char::from(b'0' + units as u8));
-        return;
-    }
-    let mut buf = [0u8; 20];
-    let digits = decimal_digits(value, &mut buf);
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value);
     for _ in digits.len()..width {
         out.push('0');
     }
-    for &d in digits {
-        out.push(char::from(d));
-    }
+    out.push_str(digits);
 }
 
 /// Append `value` as `format!("{value:0width$}")` does: a `-` first when negative, counted in
