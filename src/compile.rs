@@ -829,7 +829,7 @@ fn compile_row<'a>(
     marks.recipient = Some(phone.key());
     if let Some(c) = &set.tracking_number {
         let t = render_or_report(renderer, Some(c), ctx, cx, "`tracking_number`")?;
-        if t.trim().is_empty() {
+        if values::trim(&t).is_empty() {
             cx.report(
                 Some(c),
                 Code::TrackingNumber,
@@ -883,7 +883,7 @@ fn compile_row<'a>(
         let language = match &set.language {
             Some(c) => {
                 let code = render_or_report(renderer, Some(c), ctx, cx, "`language`")?;
-                let code = code.trim().to_owned();
+                let code = values::trimmed(code);
                 if !crate::validate::is_language(&code) {
                     let d = crate::check::language_unknown(&code, c.expr.span);
                     cx.report(
@@ -970,7 +970,7 @@ fn compile_row<'a>(
                 } => {
                     let amount_text = render_or_report(renderer, amount.as_ref(), ctx, cx, what)?;
                     let code_text = render_or_report(renderer, code.as_ref(), ctx, cx, what)?;
-                    let code_text = code_text.trim().to_owned();
+                    let code_text = values::trimmed(code_text);
                     if !values::is_currency_code(&code_text) {
                         let upper = code_text.to_ascii_uppercase();
                         let help = if values::is_currency_code(&upper) {

@@ -141,7 +141,7 @@ impl std::error::Error for PhoneError {}
 /// The result is the E.164 form without `+`; Argentine mobiles come out as
 /// `549` + 10 digits whatever way they were written.
 pub fn normalize(input: &str, default_region: Option<&str>) -> Result<Phone, PhoneError> {
-    let shown = input.trim();
+    let shown = crate::values::trim(input);
     let mut buffer = [0; MAX_DIGITS + 2];
     let (international, digits) = clean(shown, &mut buffer)?;
     let region = default_region.map(parse_region).transpose()?;

@@ -76,6 +76,25 @@ fn quote(s: &str) -> String {
 // Amounts
 // ---------------------------------------------------------------------------------------------
 
+/// `s.trim()`, settled by its two end bytes when both are ASCII and not whitespace, as the
+/// values of a recipient mostly are.
+pub fn trim(s: &str) -> &str {
+    let solid = |b: Option<&u8>| b.is_some_and(|&b| (0x21..0x80).contains(&b));
+    if solid(s.as_bytes().first()) && solid(s.as_bytes().last()) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// [`trim`] of an owned value, keeping its allocation when there is nothing to trim.
+pub fn trimmed(s: String) -> String {
+    match trim(&s) {
+        t if t.len() == s.len() => s,
+        t => t.to_owned(),
+    }
+}
+
 /// Parse a decimal string exactly (no float): `"1234.5"` → 1234500, `"100.99"` → 100990,
 /// `"-3"` → -3000.
 ///
@@ -89,7 +108,7 @@ fn quote(s: &str) -> String {
 /// Zero and negative amounts parse; WhatsApp refuses them, which the caller reports as a
 /// warning (rule 19).
 pub fn parse_amount(s: &str) -> Result<Amount, ValueError> {
-    let t = s.trim();
+    let t = trim(s);
     if t.is_empty() {
         return Err(ValueError::with_help(
             "the amount is empty".to_owned(),
@@ -733,7 +752,7 @@ fn not_a_date(t: &str) -> ValueError {
 /// and second 0-59, and the offset. Errors say what was expected, e.g.
 /// "`2026-02-30` is not a valid date: February 2026 has 28 days".
 pub fn parse_date_time(s: &str) -> Result<DateTimeValue, ValueError> {
-    let t = s.trim();
+    let t = trim(s);
     if t.is_empty() {
         return Err(ValueError::with_help(
             "the date is empty".to_owned(),
@@ -1082,6 +1101,25 @@ mod tests {
             }
         }
         out
+    }
+
+    /// `trim` and `trimmed` give what `str::trim` gives, at both ends and for every kind of
+    /// whitespace, ASCII or not.
+    #[test]
+    fn trim_matches_str_trim() {
+        let ends = [
+            "", " ", "\t", "\n", "\r", "\u{b}", "\u{c}", "\u{7f}", "\u{85}", "\u{a0}", "\u{2028}",
+            "\u{3000}", "é", "!", "~", "a",
+        ];
+        for a in ends {
+            for b in ends {
+                for middle in ["", "x", " x ", "á b"] {
+                    let s = format!("{a}{middle}{b}");
+                    assert_eq!(trim(&s), s.trim(), "{s:?}");
+                    assert_eq!(trimmed(s.clone()), s.trim(), "{s:?}");
+                }
+            }
+        }
     }
 
     /// Currency and date fallbacks are byte-identical to the former code on edge values.
