@@ -109,11 +109,11 @@ pub fn run(
     options: RunOptions,
     sources: &mut Sources,
     diags: &mut Diagnostics,
-    sink: &mut (dyn FnMut(Message) -> bool + Send),
+    sink: &mut (dyn FnMut(Box<Message>) -> bool + Send),
 ) -> Vec<CampaignSummary> {
     let mut summaries = Vec::new();
     let stopped = AtomicBool::new(false);
-    let mut sink = |message: Message| {
+    let mut sink = |message: Box<Message>| {
         if !stopped.load(Ordering::Relaxed) {
             stopped.store(!sink(message), Ordering::Relaxed);
         }
@@ -386,7 +386,8 @@ struct Outcome<'a> {
     unreadable: Option<Box<crate::recipients::DataProblem>>,
     problems: Vec<Problem<'a>>,
     marks: Marks,
-    message: Option<Message>,
+    /// Boxed: outcomes are moved from worker to batch to collector, a message only once.
+    message: Option<Box<Message>>,
 }
 
 impl<'a> Work<'a> {
@@ -448,7 +449,7 @@ struct Collector<'c, 'a> {
     work: Work<'a>,
     header: Option<&'c Header>,
     diags: &'c mut Diagnostics,
-    sink: &'c mut (dyn FnMut(Message) -> bool + Send),
+    sink: &'c mut (dyn FnMut(Box<Message>) -> bool + Send),
     summary: CampaignSummary,
     seen_numbers: SeenSet,
     seen_tracking: SeenSet,
@@ -623,7 +624,7 @@ fn run_campaign(
     options: RunOptions,
     sources: &mut Sources,
     diags: &mut Diagnostics,
-    sink: &mut (dyn FnMut(Message) -> bool + Send),
+    sink: &mut (dyn FnMut(Box<Message>) -> bool + Send),
 ) -> CampaignSummary {
     let target = campaign.target.clone();
     let mut summary = CampaignSummary {
@@ -745,7 +746,7 @@ fn compile_row<'a>(
     ctx: &crate::render::Scope<'_>,
     cx: &mut RowCx<'a>,
     marks: &mut Marks,
-) -> Option<Message> {
+) -> Option<Box<Message>> {
     let Work {
         campaign,
         renderer,
@@ -1091,7 +1092,7 @@ fn compile_row<'a>(
             buttons,
         })
     };
-    Some(Message {
+    Some(Box::new(Message {
         target: target.clone(),
         to: phone.digits,
         origin: String::new(),
@@ -1100,7 +1101,7 @@ fn compile_row<'a>(
         internal_params,
         chat_params,
         encoded: None,
-    })
+    }))
 }
 
 /// A tracking number's key for the repeated-tracking-number check, eight bytes at a time:

@@ -306,7 +306,7 @@ impl Emitter {
 
     /// [`Emitter::push`] for a message that is no longer needed: its serialised JSON
     /// ([`Message::encoded`]) and its recipient are moved into the request instead of copied.
-    pub fn push_owned(&mut self, mut message: Message, out: &mut dyn FnMut(Request)) {
+    pub fn push_owned(&mut self, mut message: Box<Message>, out: &mut dyn FnMut(Request)) {
         let Some(encoded) = message.encoded.take() else {
             // Serialised here, from the message's own fields.
             return self.push(&message, out);
@@ -785,7 +785,7 @@ mod tests {
             let mut emitter = Emitter::new(&[], &Endpoints::new());
             let mut owned = Vec::new();
             for message in messages {
-                emitter.push_owned(message, &mut |r| owned.push(r));
+                emitter.push_owned(Box::new(message), &mut |r| owned.push(r));
             }
             emitter.finish(&mut |r| owned.push(r));
             assert_eq!(owned, plain);
