@@ -209,27 +209,38 @@ fn render_or_report<'a>(
     match renderer.render(compiled, ctx) {
         Ok(value) => Some(value),
         Err(failure) => {
-            let (message, help) = match &failure.missing {
-                Some(field) => (
-                    format!("{what}: this recipient has no field `{field}`"),
-                    "add the field to the data, or give a default: `{{ field | default('') }}`"
-                        .to_owned(),
-                ),
-                None => (
-                    format!("{what}: {}", failure.message),
-                    "fix the expression or the data it reads".to_owned(),
-                ),
-            };
-            row.report(
-                Some(compiled),
-                Code::RenderError,
-                Severity::Error,
-                message,
-                help,
-            );
+            report_render_failure(compiled, failure, row, what);
             None
         }
     }
+}
+
+/// Report an expression that failed for this row (out of line: rows rarely fail).
+#[cold]
+#[inline(never)]
+fn report_render_failure<'a>(
+    compiled: &'a Compiled,
+    failure: crate::render::RenderFailure,
+    row: &mut RowCx<'a>,
+    what: &str,
+) {
+    let (message, help) = match &failure.missing {
+        Some(field) => (
+            format!("{what}: this recipient has no field `{field}`"),
+            "add the field to the data, or give a default: `{{ field | default('') }}`".to_owned(),
+        ),
+        None => (
+            format!("{what}: {}", failure.message),
+            "fix the expression or the data it reads".to_owned(),
+        ),
+    };
+    row.report(
+        Some(compiled),
+        Code::RenderError,
+        Severity::Error,
+        message,
+        help,
+    );
 }
 
 /// A problem reading a campaign's recipients, as a diagnostic.
