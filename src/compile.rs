@@ -3,6 +3,7 @@
 //! Recipients are streamed: a campaign of a million rows holds one row at a time (plus a set
 //! of the numbers seen, to send each once).
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -205,8 +206,23 @@ fn render_or_report<'a>(
     row: &mut RowCx<'a>,
     what: &str,
 ) -> Option<String> {
+    render_or_report_cow(renderer, compiled, ctx, row, what).map(Cow::into_owned)
+}
+
+/// [`render_or_report`], borrowing the value when it can ([`Renderer::render_cow`]): for
+/// values that are parsed, not kept.
+fn render_or_report_cow<'a, 's>(
+    renderer: &Renderer,
+    compiled: Option<&'a Compiled>,
+    ctx: &'s crate::render::Scope<'_>,
+    row: &mut RowCx<'a>,
+    what: &str,
+) -> Option<Cow<'s, str>>
+where
+    'a: 's,
+{
     let compiled = compiled?;
-    match renderer.render(compiled, ctx) {
+    match renderer.render_cow(compiled, ctx) {
         Ok(value) => Some(value),
         Err(failure) => {
             report_render_failure(compiled, failure, row, what);
@@ -786,7 +802,7 @@ fn compile_row<'a>(
             return None;
         }
     }
-    let to_raw = render_or_report(renderer, set.to.as_ref(), ctx, cx, "`to`")?;
+    let to_raw = render_or_report_cow(renderer, set.to.as_ref(), ctx, cx, "`to`")?;
     let phone = match crate::phone::normalize(&to_raw, campaign.default_country.as_deref()) {
         Ok(phone) => phone,
         Err(err) => {
@@ -980,7 +996,8 @@ fn compile_row<'a>(
                     code,
                     fallback,
                 } => {
-                    let amount_text = render_or_report(renderer, amount.as_ref(), ctx, cx, what)?;
+                    let amount_text =
+                        render_or_report_cow(renderer, amount.as_ref(), ctx, cx, what)?;
                     let code_text = render_or_report(renderer, code.as_ref(), ctx, cx, what)?;
                     let code_text = values::trimmed(code_text);
                     if !values::is_currency_code(&code_text) {
@@ -1037,7 +1054,7 @@ fn compile_row<'a>(
                     });
                 }
                 BodyCompiled::DateTime { value, fallback } => {
-                    let text = render_or_report(renderer, value.as_ref(), ctx, cx, what)?;
+                    let text = render_or_report_cow(renderer, value.as_ref(), ctx, cx, what)?;
                     let parsed = match values::parse_date_time(&text) {
                         Ok(v) => v,
                         Err(err) => {

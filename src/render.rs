@@ -213,12 +213,11 @@ fn parse_chain(source: &str) -> Option<Chain> {
 }
 
 impl Chain {
-    /// The chain applied to the field's value.
-    fn apply(&self, value: &str) -> String {
+    /// The chain applied to the field's value: the value itself when no step changes it.
+    fn apply<'v>(&self, value: &'v str) -> Cow<'v, str> {
         self.steps
             .iter()
             .fold(Cow::Borrowed(value), |s, step| step.apply(s))
-            .into_owned()
     }
 }
 
@@ -683,8 +682,18 @@ impl Renderer {
 
     /// Render one compiled expression.
     pub fn render(&self, compiled: &Compiled, ctx: &Scope<'_>) -> Result<String, RenderFailure> {
+        self.render_cow(compiled, ctx).map(Cow::into_owned)
+    }
+
+    /// [`Renderer::render`], borrowing the result from the expression (a constant) or the
+    /// recipient (a field no step changes) when it can: for values that are only parsed.
+    pub fn render_cow<'s>(
+        &self,
+        compiled: &'s Compiled,
+        ctx: &'s Scope<'_>,
+    ) -> Result<Cow<'s, str>, RenderFailure> {
         if let Some(constant) = &compiled.constant {
-            return Ok(constant.clone());
+            return Ok(Cow::Borrowed(constant));
         }
         if let Some(chain) = &compiled.chain {
             let column = self.columns.get(compiled.slot).copied().flatten();
@@ -699,6 +708,7 @@ impl Renderer {
             .map_err(|e| failure(&e, compiled, value))?;
         template
             .render(value)
+            .map(Cow::Owned)
             .map_err(|e| failure(&e, compiled, value))
     }
 
@@ -710,7 +720,7 @@ impl Renderer {
     ) -> Result<bool, RenderFailure> {
         match filter {
             None => Ok(true),
-            Some(compiled) => self.render(compiled, ctx).map(|s| s == "1"),
+            Some(compiled) => self.render_cow(compiled, ctx).map(|s| s == "1"),
         }
     }
 }
