@@ -525,39 +525,55 @@ impl<'a> Collector<'_, 'a> {
         let mut problems = outcome.problems;
         let mut duplicate = false;
         if let Some(key) = marks.recipient {
-            if !self.seen_numbers.insert(key) {
-                duplicate = true;
-                summary.duplicates += 1;
-                problems.truncate(marks.before_dedup);
-                problems.push(Problem {
-                    compiled: self.work.set.to.as_ref(),
-                    code: Code::DuplicateRecipient,
-                    severity: Severity::Warning,
-                    message: format!(
-                        "`{key}` is already a recipient of campaign `{}`; it is sent once",
-                        campaign.target.campaign
-                    ),
-                    help: "remove the duplicate row, or ignore this warning: waform sends one message per number".to_owned(),
-                });
-            } else if let Some(hash) = marks.tracking
-                && !self.seen_tracking.insert(hash)
-            {
-                let shown = outcome
-                    .message
-                    .as_ref()
-                    .and_then(|m| m.tracking_number.as_deref())
-                    .or(marks.tracking_number.as_deref())
-                    .unwrap_or_default();
-                problems.insert(
-                    marks.before_tracking,
-                    Problem {
-                        compiled: self.work.set.tracking_number.as_ref(),
-                        code: Code::TrackingNumber,
+            match self.seen_numbers.insert(key) {
+                Ok(true) => match marks.tracking.map(|hash| self.seen_tracking.insert(hash)) {
+                    Some(Ok(false)) => {
+                        let shown = outcome
+                            .message
+                            .as_ref()
+                            .and_then(|m| m.tracking_number.as_deref())
+                            .or(marks.tracking_number.as_deref())
+                            .unwrap_or_default();
+                        problems.insert(
+                            marks.before_tracking,
+                            Problem {
+                                compiled: self.work.set.tracking_number.as_ref(),
+                                code: Code::TrackingNumber,
+                                severity: Severity::Warning,
+                                message: format!("tracking number `{shown}` repeats an earlier one"),
+                                help: "tracking numbers should be unique so that answers can be matched to recipients".to_owned(),
+                            },
+                        );
+                    }
+                    Some(Err(err)) => problems.push(unchecked(
+                        self.work.set.tracking_number.as_ref(),
+                        Severity::Warning,
+                        "its tracking number",
+                        &err,
+                    )),
+                    Some(Ok(true)) | None => {}
+                },
+                Ok(false) => {
+                    duplicate = true;
+                    summary.duplicates += 1;
+                    problems.truncate(marks.before_dedup);
+                    problems.push(Problem {
+                        compiled: self.work.set.to.as_ref(),
+                        code: Code::DuplicateRecipient,
                         severity: Severity::Warning,
-                        message: format!("tracking number `{shown}` repeats an earlier one"),
-                        help: "tracking numbers should be unique so that answers can be matched to recipients".to_owned(),
-                    },
-                );
+                        message: format!(
+                            "`{key}` is already a recipient of campaign `{}`; it is sent once",
+                            campaign.target.campaign
+                        ),
+                        help: "remove the duplicate row, or ignore this warning: waform sends one message per number".to_owned(),
+                    });
+                }
+                Err(err) => problems.push(unchecked(
+                    self.work.set.to.as_ref(),
+                    Severity::Error,
+                    "its number",
+                    &err,
+                )),
             }
         }
         let failed = problems.iter().any(|p| p.severity == Severity::Error);
@@ -588,6 +604,23 @@ impl<'a> Collector<'_, 'a> {
             }
         }
         (self.sink)(message)
+    }
+}
+
+/// A row whose repeat check could not read back the keys spilled to a temporary file. For
+/// the number it is an error: sending the row could send a message twice.
+fn unchecked<'a>(
+    compiled: Option<&'a Compiled>,
+    severity: Severity,
+    what: &str,
+    err: &std::io::Error,
+) -> Problem<'a> {
+    Problem {
+        compiled,
+        code: Code::ReadError,
+        severity,
+        message: format!("cannot tell whether {what} repeats an earlier row: reading waform's temporary file failed: {err}"),
+        help: "check the temporary folder (TMPDIR: its disk and permissions) and run again; a row that cannot be checked is not sent".to_owned(),
     }
 }
 

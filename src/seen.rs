@@ -94,28 +94,31 @@ impl SeenSet {
         }
     }
 
-    /// Add a key; true when it was not in the set yet.
-    pub fn insert(&mut self, key: u64) -> bool {
+    /// Add a key; true when it was not in the set yet. An error when a spilled run could not
+    /// be read back: the set cannot tell, and the key is not added.
+    pub fn insert(&mut self, key: u64) -> std::io::Result<bool> {
         let key = mix(key);
         if key == 0 {
-            return !std::mem::replace(&mut self.zero, true);
+            return Ok(!std::mem::replace(&mut self.zero, true));
         }
         if self.table.is_empty() {
             self.table = vec![0; FIRST_SLOTS];
         }
         let slot = match self.find(key) {
-            Ok(_) => return false,
+            Ok(_) => return Ok(false),
             Err(empty) => empty,
         };
-        if self.spilled.as_mut().is_some_and(|s| s.contains(key)) {
-            return false;
+        if let Some(spilled) = self.spilled.as_mut()
+            && spilled.contains(key)?
+        {
+            return Ok(false);
         }
         self.table[slot] = key;
         self.in_table += 1;
         if self.in_table * 2 > self.table.len() {
             self.make_room();
         }
-        true
+        Ok(true)
     }
 
     /// Read the memory [`SeenSet::insert`] of `key` reads first (its table slot and, once
@@ -218,16 +221,17 @@ fn filter_bits(key: u64) -> u64 {
 }
 
 impl Spilled {
-    fn contains(&mut self, key: u64) -> bool {
+    fn contains(&mut self, key: u64) -> std::io::Result<bool> {
         let bits = filter_bits(key);
         if self.filter[filter_word(key)] & bits != bits {
-            return false;
+            return Ok(false);
         }
-        // A read that fails is taken as "not seen": at worst a duplicate is sent.
-        let page = &mut self.page;
-        self.runs
-            .iter()
-            .any(|run| run.contains(key, page).unwrap_or(false))
+        for run in &self.runs {
+            if run.contains(key, &mut self.page)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Merge runs of equal level, so that there are at most log2(spills) of them.
@@ -380,7 +384,11 @@ mod tests {
             let x = xorshift(&mut x);
             let key = if i % 3 == 0 { x % 40_000 } else { x };
             std::hint::black_box(seen.touch(key ^ 1));
-            assert_eq!(seen.insert(key), reference.insert(key), "key {key} at {i}");
+            assert_eq!(
+                seen.insert(key).expect("readable"),
+                reference.insert(key),
+                "key {key} at {i}"
+            );
             assert!(
                 seen.in_memory() <= limit + 1,
                 "{} in memory",
@@ -392,7 +400,7 @@ mod tests {
         assert!(!seen.spill_failed);
         assert!((1..=6).contains(&runs), "{runs} runs");
         for key in reference.iter().take(5_000) {
-            assert!(!seen.insert(*key));
+            assert!(!seen.insert(*key).expect("readable"));
         }
     }
 
@@ -405,7 +413,11 @@ mod tests {
         for i in 0..200_000u64 {
             let x = xorshift(&mut x);
             let key = if i % 5 == 0 { i / 5 } else { x % 150_000 };
-            assert_eq!(seen.insert(key), reference.insert(key), "key {key}");
+            assert_eq!(
+                seen.insert(key).expect("readable"),
+                reference.insert(key),
+                "key {key}"
+            );
         }
         assert_eq!(seen.len(), reference.len());
     }
@@ -415,11 +427,33 @@ mod tests {
     fn close_keys_are_distinct() {
         let mut seen = SeenSet::new();
         for i in 0..100_000u64 {
-            assert!(seen.insert(573_000_000_000 + i * 7));
+            assert!(seen.insert(573_000_000_000 + i * 7).expect("readable"));
         }
         for i in 0..100_000u64 {
-            assert!(!seen.insert(573_000_000_000 + i * 7));
-            assert!(seen.insert(573_000_000_000 + i * 7 + 1) || i * 7 + 1 == 0);
+            assert!(!seen.insert(573_000_000_000 + i * 7).expect("readable"));
+            assert!(seen.insert(573_000_000_000 + i * 7 + 1).expect("readable") || i * 7 + 1 == 0);
         }
+    }
+
+    /// A spilled run that cannot be read back is an error, never "not seen" (which could send
+    /// a message twice), and the key is not added.
+    #[test]
+    fn an_unreadable_run_is_an_error() {
+        let mut seen = SeenSet::with_limit(64);
+        for key in 0..1_000u64 {
+            assert!(seen.insert(key).expect("readable"));
+        }
+        let spilled = seen.spilled.as_mut().expect("keys were spilled");
+        let dir = tempfile::tempdir().expect("temporary folder");
+        for run in &mut spilled.runs {
+            // Write-only: every read of it fails.
+            run.file = File::create(dir.path().join("run")).expect("file");
+        }
+        let before = seen.len();
+        let spilled_key = (0..1_000u64)
+            .find(|&k| seen.find(mix(k)).is_err() && mix(k) != 0)
+            .expect("a key that is only on disk");
+        assert!(seen.insert(spilled_key).is_err());
+        assert_eq!(seen.len(), before);
     }
 }
