@@ -199,6 +199,9 @@ impl<'a> RowCx<'a> {
     }
 }
 
+/// Render `compiled` for this row, or report why it failed. Always inlined: it runs a dozen
+/// times per row, and LLVM's own choice flips with unrelated changes to `compile_row`.
+#[inline(always)]
 fn render_or_report<'a>(
     renderer: &Renderer,
     compiled: Option<&'a Compiled>,
@@ -211,6 +214,7 @@ fn render_or_report<'a>(
 
 /// [`render_or_report`], borrowing the value when it can ([`Renderer::render_cow`]): for
 /// values that are parsed, not kept.
+#[inline(always)]
 fn render_or_report_cow<'a, 's>(
     renderer: &Renderer,
     compiled: Option<&'a Compiled>,

@@ -385,6 +385,9 @@ pub enum Rows {
     },
 }
 
+/// Bytes read from a data file at a time.
+const READ_BUFFER: usize = 1 << 16;
+
 /// Open a CSV file: read its header row (a UTF-8 BOM is skipped).
 pub fn open_csv(path: &PathBuf, file: FileId) -> Result<Rows, DataProblem> {
     let span = Span::file_start(file);
@@ -393,7 +396,7 @@ pub fn open_csv(path: &PathBuf, file: FileId) -> Result<Rows, DataProblem> {
         span,
         help: "check the path in `recipients: { csv: ... }`".to_owned(),
     })?;
-    let mut reader = BufReader::with_capacity(1 << 16, handle);
+    let mut reader = BufReader::with_capacity(READ_BUFFER, handle);
     let bom = reader
         .fill_buf()
         .map(|b| b.starts_with(b"\xEF\xBB\xBF"))
@@ -405,6 +408,8 @@ pub fn open_csv(path: &PathBuf, file: FileId) -> Result<Rows, DataProblem> {
     let mut csv_reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
+        // As large as the `BufReader`'s, whose reads then go straight into it, uncopied.
+        .buffer_capacity(READ_BUFFER)
         .from_reader(boxed);
     let names = match csv_reader.headers() {
         Ok(h) => h.iter().map(str::to_owned).collect::<Vec<_>>(),
