@@ -417,7 +417,8 @@ struct Outcome<'a> {
     unreadable: Option<Box<crate::recipients::DataProblem>>,
     problems: Vec<Problem<'a>>,
     marks: Marks,
-    /// Boxed: outcomes are moved from worker to batch to collector, a message only once.
+    /// Boxed, so that handing an outcome on (worker, batch, collector, sink) moves a pointer,
+    /// not the message.
     message: Option<Box<Message>>,
 }
 

@@ -447,7 +447,7 @@ pub fn open_ndjson(path: &PathBuf, file: FileId) -> Result<Rows, DataProblem> {
         help: "check the path in `recipients: { ndjson: ... }`".to_owned(),
     })?;
     Ok(Rows::Ndjson {
-        reader: Box::new(BufReader::with_capacity(1 << 16, handle)),
+        reader: Box::new(BufReader::with_capacity(READ_BUFFER, handle)),
         file,
         line: 0,
         byte: 0,
