@@ -113,6 +113,7 @@ pub fn run(
     sink: &mut (dyn FnMut(Box<Message>) -> bool + Send),
 ) -> Vec<CampaignSummary> {
     let mut summaries = Vec::new();
+    let mut seen = Seen::default();
     let stopped = AtomicBool::new(false);
     let mut sink = |message: Box<Message>| {
         if !stopped.load(Ordering::Relaxed) {
@@ -128,13 +129,21 @@ pub fn run(
             .map(|d| d.text.clone())
             .unwrap_or_else(|| Arc::from(""));
         summaries.push(run_campaign(
-            campaign, &text, options, sources, diags, &mut sink,
+            campaign, &text, options, sources, diags, &mut sink, &mut seen,
         ));
         if stopped.load(Ordering::Relaxed) {
             break;
         }
     }
     summaries
+}
+
+/// The sets of numbers and tracking numbers seen in a campaign's rows, cleared and reused by
+/// the next campaign ([`SeenSet::clear`]).
+#[derive(Default)]
+struct Seen {
+    numbers: SeenSet,
+    tracking: SeenSet,
 }
 
 /// A problem with one row, made into a diagnostic by the collector (and only in full when the
@@ -483,8 +492,8 @@ struct Collector<'c, 'a> {
     diags: &'c mut Diagnostics,
     sink: &'c mut (dyn FnMut(Box<Message>) -> bool + Send),
     summary: CampaignSummary,
-    seen_numbers: SeenSet,
-    seen_tracking: SeenSet,
+    seen_numbers: &'c mut SeenSet,
+    seen_tracking: &'c mut SeenSet,
     /// Outcomes still to come whose seen-set memory was touched.
     touched: usize,
 }
@@ -690,7 +699,10 @@ fn run_campaign(
     sources: &mut Sources,
     diags: &mut Diagnostics,
     sink: &mut (dyn FnMut(Box<Message>) -> bool + Send),
+    seen: &mut Seen,
 ) -> CampaignSummary {
+    seen.numbers.clear();
+    seen.tracking.clear();
     let target = campaign.target.clone();
     let mut summary = CampaignSummary {
         name: target.campaign.clone(),
@@ -748,8 +760,8 @@ fn run_campaign(
         diags,
         sink,
         summary,
-        seen_numbers: SeenSet::new(),
-        seen_tracking: SeenSet::new(),
+        seen_numbers: &mut seen.numbers,
+        seen_tracking: &mut seen.tracking,
         touched: 0,
     };
     crate::parallel::ordered_map(

@@ -94,6 +94,20 @@ impl SeenSet {
         }
     }
 
+    /// Empty the set, keeping its memory (the table, and the filter once keys were spilled)
+    /// for the next keys: campaigns run one after the other reuse the same memory, instead of
+    /// each taking new pages while the last one's wait to go back to the system.
+    pub fn clear(&mut self) {
+        self.table.fill(0);
+        self.in_table = 0;
+        self.zero = false;
+        self.spill_failed = false;
+        if let Some(spilled) = self.spilled.as_mut() {
+            spilled.filter.fill(0);
+            spilled.runs.clear();
+        }
+    }
+
     /// Add a key; true when it was not in the set yet. An error when a spilled run could not
     /// be read back: the set cannot tell, and the key is not added.
     pub fn insert(&mut self, key: u64) -> std::io::Result<bool> {
@@ -455,5 +469,23 @@ mod tests {
             .expect("a key that is only on disk");
         assert!(seen.insert(spilled_key).is_err());
         assert_eq!(seen.len(), before);
+    }
+
+    /// A cleared set answers like a new one, whether or not it had spilled keys to disk.
+    #[test]
+    fn a_cleared_set_is_empty() {
+        let mut seen = SeenSet::with_limit(64);
+        for key in 0..1_000u64 {
+            assert!(seen.insert(key).expect("readable"));
+        }
+        assert!(seen.spilled.is_some());
+        seen.clear();
+        assert_eq!(seen.len(), 0);
+        assert!(seen.is_empty());
+        for key in (0..1_000u64).rev() {
+            assert!(seen.insert(key).expect("readable"), "key {key}");
+            assert!(!seen.insert(key).expect("readable"), "key {key}");
+        }
+        assert_eq!(seen.len(), 1_000);
     }
 }
