@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::compile::{self, CampaignSummary};
 use crate::diagnostics::{Diagnostics, Sources};
+use crate::emit::lanes::{Emitted, Lanes};
 use crate::emit::{Emitter, Endpoints, Request};
 use crate::model::{Environment, Provider};
 use crate::report::{Format, RenderOptions, write_report};
@@ -397,7 +398,7 @@ fn validate(cli: &Cli, paths: &[PathBuf]) -> i32 {
             cli.run_options(compile::Keep::Recipient),
             &mut sources,
             &mut diags,
-            &mut |_| true,
+            &mut compile::Discard,
         );
     }
     report(cli, &diags, &sources);
@@ -484,46 +485,50 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
             return EXIT_ERRORS;
         }
     };
-    let mut emitter = Emitter::new(&loaded.project.senders, &endpoints);
-    let mut plain = Emitter::new(&loaded.project.senders, &Endpoints::new());
-    let mut hasher = crate::apply::PlanHasher::default();
-    let mut stats = RequestStats::default();
-    let mut write_error: Option<std::io::Error> = None;
-    let mut hash_request = |request: Request| hasher.add(&request);
-    let mut lines = crate::emit::NdjsonWriter::default();
-    let mut on_request = |request: Request| {
-        stats.add(&request);
-        if let Some(t) = target.as_mut()
-            && write_error.is_none()
-            && let Err(err) = lines.write(&request, t.writer())
-        {
-            write_error = Some(err);
-        }
-        crate::emit::recycle(request.body);
-    };
     let hashing = args.out.is_some();
-    let journal = crate::journal::Journal::read_all(&args.state_dir).ok();
-    let mut already = 0u64;
+    let mut sink = PlanSink {
+        campaigns: &loaded.project.campaigns,
+        journal: crate::journal::Journal::read_all(&args.state_dir).ok(),
+        already: 0,
+        plain: hashing.then(|| {
+            (
+                Emitter::new(&loaded.project.senders, &Endpoints::new()),
+                crate::apply::PlanHasher::default(),
+            )
+        }),
+        lanes: Lanes::new(&loaded.project.senders, &endpoints, target.is_some()),
+        written: Written {
+            target: target.as_mut(),
+            lines: crate::emit::NdjsonWriter::default(),
+            stats: RequestStats::default(),
+            error: None,
+        },
+    };
     let summaries = compile::run(
         &loaded,
         cli.run_options(compile::Keep::Encoded),
         &mut sources,
         &mut diags,
-        &mut |message| {
-            if let Some(j) = &journal
-                && j.is_done(&message.target.campaign, &message.to, false)
-            {
-                already += 1;
-            }
-            if hashing {
-                plain.push(&message, &mut hash_request);
-            }
-            emitter.push_owned(message, &mut on_request);
-            true
-        },
+        &mut sink,
     );
-    emitter.finish(&mut on_request);
-    plain.finish(&mut hash_request);
+    let PlanSink {
+        already,
+        plain,
+        mut lanes,
+        mut written,
+        ..
+    } = sink;
+    lanes.finish(&mut |request| written.request(request));
+    let mut hasher = crate::apply::PlanHasher::default();
+    if let Some((mut plain, plain_hasher)) = plain {
+        hasher = plain_hasher;
+        plain.finish(&mut |request| hasher.add(&request));
+    }
+    let Written {
+        stats,
+        error: mut write_error,
+        ..
+    } = written;
     let ok = !diags.has_errors();
     if let (Some(out), true) = (&args.out, ok) {
         let plan_file = crate::apply::PlanFile {
@@ -577,6 +582,83 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
         EXIT_CHANGES
     } else {
         EXIT_OK
+    }
+}
+
+/// `plan`'s sink: notes the recipients the journal already has, hashes the requests as
+/// `apply` will send them (with `--out`), and counts and writes them (with `--emit`) in
+/// campaign order.
+struct PlanSink<'a, 't> {
+    campaigns: &'a [crate::model::Campaign],
+    journal: Option<crate::journal::Journal>,
+    already: u64,
+    /// With `--out`: an emitter without `--endpoint` overrides, and the hash of its requests.
+    plain: Option<(Emitter, crate::apply::PlanHasher)>,
+    lanes: Lanes,
+    written: Written<'t>,
+}
+
+/// Where `plan`'s requests go: counted, and written to the `--emit` target if any.
+struct Written<'t> {
+    target: Option<&'t mut EmitTarget>,
+    lines: crate::emit::NdjsonWriter,
+    stats: RequestStats,
+    /// The first error writing, after which nothing more is written.
+    error: Option<std::io::Error>,
+}
+
+impl Written<'_> {
+    fn request(&mut self, request: Request) {
+        self.stats.add(&request);
+        if let Some(t) = self.target.as_mut()
+            && self.error.is_none()
+            && let Err(err) = self.lines.write(&request, t.writer())
+        {
+            self.error = Some(err);
+        }
+        crate::emit::recycle(request.body);
+    }
+}
+
+impl compile::Sink for PlanSink<'_, '_> {
+    fn message(&mut self, campaign: usize, message: Box<crate::message::Message>) -> bool {
+        if let Some(j) = &self.journal
+            && j.is_done(&message.target.campaign, &message.to, false)
+        {
+            self.already += 1;
+        }
+        if let Some((plain, hasher)) = self.plain.as_mut() {
+            plain.push(&message, &mut |request| hasher.add(&request));
+        }
+        let written = &mut self.written;
+        let pushed = self
+            .lanes
+            .push(campaign, message, &mut |emitted| match emitted {
+                Emitted::Now(request) => written.request(request),
+                Emitted::Later(request) => written.stats.add(request),
+            });
+        if let Err(err) = pushed {
+            written.error.get_or_insert(err);
+        }
+        true
+    }
+
+    /// Campaigns interleave unless the plan is hashed (`--out`), which needs the requests in
+    /// order, and when their requests can wait ([`Lanes::can_wait`]).
+    fn interleave(&self, later: &crate::model::Campaign) -> bool {
+        self.plain.is_none() && Lanes::can_wait(self.campaigns, later)
+    }
+
+    fn done(&mut self, campaign: usize) {
+        let out = self.written.target.as_mut().map(|t| t.writer());
+        match self.lanes.done(campaign, out) {
+            Ok(flushed) => flushed
+                .into_iter()
+                .for_each(|request| self.written.request(request)),
+            Err(err) => {
+                self.written.error.get_or_insert(err);
+            }
+        }
     }
 }
 

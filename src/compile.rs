@@ -103,39 +103,145 @@ pub fn load(paths: &[PathBuf], sources: &mut Sources, diags: &mut Diagnostics) -
     Loaded { documents, project }
 }
 
+/// Where [`run`] hands the messages that compile.
+///
+/// A closure `FnMut(Box<Message>) -> bool` is a sink that takes the messages campaign after
+/// campaign, each campaign's in the order of its rows.
+pub trait Sink: Send {
+    /// A message of the project's campaign number `campaign`; false stops the run.
+    fn message(&mut self, campaign: usize, message: Box<Message>) -> bool;
+
+    /// Whether `later` may be compiled in the same pass over a data file as the campaigns
+    /// before it that read the same file, its messages then reaching [`Sink::message`]
+    /// interleaved with theirs (each campaign's own still in the order of its rows). No by
+    /// default.
+    fn interleave(&self, later: &Campaign) -> bool {
+        let _ = later;
+        false
+    }
+
+    /// Campaign number `campaign` has no more messages. Called once per campaign run, in
+    /// the project's order, after its last message.
+    fn done(&mut self, campaign: usize) {
+        let _ = campaign;
+    }
+}
+
+impl<F: FnMut(Box<Message>) -> bool + Send> Sink for F {
+    fn message(&mut self, _campaign: usize, message: Box<Message>) -> bool {
+        self(message)
+    }
+}
+
+/// A sink for callers that only need the diagnostics and summaries: it drops every message,
+/// so campaigns that read the same data file always share one pass over it.
+pub struct Discard;
+
+impl Sink for Discard {
+    fn message(&mut self, _campaign: usize, _message: Box<Message>) -> bool {
+        true
+    }
+
+    fn interleave(&self, _later: &Campaign) -> bool {
+        true
+    }
+}
+
 /// Render and check every recipient of every campaign; each message that compiles goes to
-/// `sink`, which returns false to stop early. Returns a summary per campaign.
+/// `sink`, which can stop the run early. Returns a summary per campaign.
+///
+/// Campaigns that read the same data file one after the other, when the sink lets them
+/// interleave ([`Sink::interleave`]), are compiled in one pass over it: the file is read and
+/// parsed once.
 pub fn run(
     loaded: &Loaded,
     options: RunOptions,
     sources: &mut Sources,
     diags: &mut Diagnostics,
-    sink: &mut (dyn FnMut(Box<Message>) -> bool + Send),
+    sink: &mut dyn Sink,
 ) -> Vec<CampaignSummary> {
+    let campaigns = &loaded.project.campaigns;
     let mut summaries = Vec::new();
-    let mut seen = Seen::default();
-    let stopped = AtomicBool::new(false);
-    let mut sink = |message: Box<Message>| {
-        if !stopped.load(Ordering::Relaxed) {
-            stopped.store(!sink(message), Ordering::Relaxed);
-        }
-        !stopped.load(Ordering::Relaxed)
+    let mut seen = Vec::new();
+    let mut sink = Stopping {
+        sink,
+        stopped: false,
     };
-    for campaign in &loaded.project.campaigns {
-        let text = loaded
-            .documents
-            .iter()
-            .find(|d| d.file == campaign.span.file)
-            .map(|d| d.text.clone())
-            .unwrap_or_else(|| Arc::from(""));
-        summaries.push(run_campaign(
-            campaign, &text, options, sources, diags, &mut sink, &mut seen,
-        ));
-        if stopped.load(Ordering::Relaxed) {
-            break;
+    let mut start = 0;
+    while start < campaigns.len() && !sink.stopped() {
+        let mut end = start + 1;
+        while end < campaigns.len()
+            && same_data(&campaigns[start], &campaigns[end])
+            && sink.sink.interleave(&campaigns[end])
+        {
+            end += 1;
         }
+        let group: Vec<Member<'_>> = (start..end)
+            .map(|index| Member {
+                index,
+                campaign: &campaigns[index],
+                text: loaded
+                    .documents
+                    .iter()
+                    .find(|d| d.file == campaigns[index].span.file)
+                    .map(|d| d.text.clone())
+                    .unwrap_or_else(|| Arc::from("")),
+            })
+            .collect();
+        if seen.len() < group.len() {
+            seen.resize_with(group.len(), Seen::default);
+        }
+        summaries.extend(run_group(
+            &group, options, sources, diags, &mut sink, &mut seen,
+        ));
+        start = end;
     }
     summaries
+}
+
+/// Whether two campaigns read the same data file.
+fn same_data(a: &Campaign, b: &Campaign) -> bool {
+    match (&a.recipients, &b.recipients) {
+        (RecipientSource::Csv { path: a, .. }, RecipientSource::Csv { path: b, .. })
+        | (RecipientSource::Ndjson { path: a, .. }, RecipientSource::Ndjson { path: b, .. }) => {
+            a == b
+        }
+        _ => false,
+    }
+}
+
+/// Whether two campaigns of a pass always have the same recipient on the same row, or none:
+/// the same filter, `to` expression, `vars` and default country. They then share the answers
+/// to "is this number new?", instead of each keeping a set of the same numbers.
+fn same_recipients(a: &Campaign, b: &Campaign) -> bool {
+    a.to.source == b.to.source
+        && a.where_.as_ref().map(|w| &w.source) == b.where_.as_ref().map(|w| &w.source)
+        && a.default_country == b.default_country
+        && a.vars == b.vars
+}
+
+/// A campaign of a pass, with its number in the project and the text of its file.
+struct Member<'a> {
+    index: usize,
+    campaign: &'a Campaign,
+    text: Arc<str>,
+}
+
+/// A sink that remembers that it said stop, so that the workers of a pass stop too.
+struct Stopping<'s> {
+    sink: &'s mut dyn Sink,
+    stopped: bool,
+}
+
+impl Stopping<'_> {
+    fn stopped(&self) -> bool {
+        self.stopped
+    }
+
+    fn message(&mut self, campaign: usize, message: Box<Message>) -> bool {
+        self.stopped = self.stopped || !self.sink.message(campaign, message);
+        !self.stopped
+    }
 }
 
 /// The sets of numbers and tracking numbers seen in a campaign's rows, cleared and reused by
@@ -436,7 +542,7 @@ impl<'a> Work<'a> {
     /// campaign's target (so that the workers do not share one reference count).
     fn compile(
         &self,
-        next: Result<crate::recipients::Row, crate::recipients::DataProblem>,
+        next: &Result<crate::recipients::Row, crate::recipients::DataProblem>,
         target: &Arc<Target>,
     ) -> Outcome<'a> {
         let row = match next {
@@ -444,22 +550,22 @@ impl<'a> Work<'a> {
             Err(problem) => {
                 return Outcome {
                     origin: None,
-                    unreadable: Some(Box::new(problem)),
+                    unreadable: Some(Box::new(problem.clone())),
                     problems: Vec::new(),
                     marks: Marks::default(),
                     message: None,
                 };
             }
         };
-        let origin = row.origin;
-        let ctx = self.renderer.scope(row.fields);
+        let origin = &row.origin;
+        let ctx = self.renderer.scope(&row.fields);
         let mut cx = RowCx::default();
         let mut marks = Marks::default();
         let mut message = compile_row(self, target, &ctx, &mut cx, &mut marks);
         if let Some(m) = message.as_mut() {
             // Only previews (and callers that keep whole messages) read the origin.
             if self.keep == Keep::Content || self.previews_wanted.load(Ordering::Relaxed) {
-                m.origin = shown_origin(self.campaign, &origin);
+                m.origin = shown_origin(self.campaign, origin);
             }
             m.tracking_number = marks.tracking_number.take();
             if self.keep == Keep::Encoded && !cx.failed() {
@@ -475,7 +581,7 @@ impl<'a> Work<'a> {
             }
         }
         Outcome {
-            origin: Some(origin),
+            origin: Some(origin.clone()),
             unreadable: None,
             problems: cx.problems,
             marks,
@@ -488,15 +594,21 @@ impl<'a> Work<'a> {
 /// hands messages to the sink.
 struct Collector<'c, 'a> {
     work: Work<'a>,
+    /// The campaign's number in the project.
+    index: usize,
     header: Option<&'c Header>,
-    diags: &'c mut Diagnostics,
-    sink: &'c mut (dyn FnMut(Box<Message>) -> bool + Send),
     summary: CampaignSummary,
     seen_numbers: &'c mut SeenSet,
     seen_tracking: &'c mut SeenSet,
+    /// The collector of the same pass (by position) whose recipients this campaign's always
+    /// are ([`same_recipients`]): its answers to "seen before?" are this one's.
+    numbers_of: Option<usize>,
     /// Outcomes still to come whose seen-set memory was touched.
     touched: usize,
 }
+
+/// Whether a row's number was new to its campaign, or the error reading the set.
+type Inserted = Result<bool, Arc<std::io::Error>>;
 
 /// Outcomes whose seen-set memory is touched together.
 const TOUCH_AHEAD: usize = 16;
@@ -504,15 +616,23 @@ const TOUCH_AHEAD: usize = 16;
 impl<'a> Collector<'_, 'a> {
     /// Every [`TOUCH_AHEAD`] outcomes, touch the seen-set memory of the next ones
     /// ([`SeenSet::touch`]), so that their lookups find it in the cache.
-    fn touch_ahead(&mut self, ahead: &[Outcome<'a>]) {
+    fn touch_ahead<'o>(&mut self, ahead: impl Iterator<Item = &'o Outcome<'a>>)
+    where
+        'a: 'o,
+    {
         self.touched = self.touched.saturating_sub(1);
         if self.touched > 0 {
             return;
         }
-        let next = ahead.get(..TOUCH_AHEAD).unwrap_or(ahead);
         let mut words = 0u64;
-        for outcome in next {
-            if let Some(key) = outcome.marks.recipient {
+        let mut next = 0;
+        for outcome in ahead.take(TOUCH_AHEAD) {
+            next += 1;
+            if let Some(key) = outcome
+                .marks
+                .recipient
+                .filter(|_| self.numbers_of.is_none())
+            {
                 words ^= self.seen_numbers.touch(key);
             }
             if let Some(hash) = outcome.marks.tracking {
@@ -520,16 +640,37 @@ impl<'a> Collector<'_, 'a> {
             }
         }
         std::hint::black_box(words);
-        self.touched = next.len();
+        self.touched = next;
     }
 
-    fn take(&mut self, outcome: Outcome<'a>) -> bool {
+    /// Whether the row's number is new to the campaign (none for a row without one),
+    /// asking its own set, or taking the answer of the collector it shares its numbers with
+    /// (`answers`, by position).
+    fn insert_number(
+        &mut self,
+        outcome: &Outcome<'a>,
+        answers: &[Option<Inserted>],
+    ) -> Option<Inserted> {
+        let key = outcome.marks.recipient?;
+        let shared = self
+            .numbers_of
+            .and_then(|at| answers.get(at).cloned().flatten());
+        Some(shared.unwrap_or_else(|| self.seen_numbers.insert(key).map_err(Arc::new)))
+    }
+
+    fn take(
+        &mut self,
+        outcome: Outcome<'a>,
+        inserted: Option<Inserted>,
+        diags: &mut Diagnostics,
+        sink: &mut Stopping<'_>,
+    ) -> bool {
         let campaign = self.work.campaign;
         let summary = &mut self.summary;
         summary.rows += 1;
         if let Some(problem) = outcome.unreadable.map(|p| *p) {
             summary.failed += 1;
-            self.diags.push(data_error(campaign, problem));
+            diags.push(data_error(campaign, problem));
             return true;
         }
         let Some(origin) = outcome.origin else {
@@ -538,8 +679,8 @@ impl<'a> Collector<'_, 'a> {
         let marks = outcome.marks;
         let mut problems = outcome.problems;
         let mut duplicate = false;
-        if let Some(key) = marks.recipient {
-            match self.seen_numbers.insert(key) {
+        if let (Some(key), Some(inserted)) = (marks.recipient, inserted) {
+            match inserted {
                 Ok(true) => match marks.tracking.map(|hash| self.seen_tracking.insert(hash)) {
                     Some(Ok(false)) => {
                         let shown = outcome
@@ -595,7 +736,7 @@ impl<'a> Collector<'_, 'a> {
             if problem.severity == Severity::Warning {
                 summary.warnings += 1;
             }
-            report(self.diags, campaign, self.header, &origin, problem);
+            report(diags, campaign, self.header, &origin, problem);
         }
         if failed {
             summary.failed += 1;
@@ -617,7 +758,7 @@ impl<'a> Collector<'_, 'a> {
                 self.work.previews_wanted.store(false, Ordering::Relaxed);
             }
         }
-        (self.sink)(message)
+        sink.message(self.index, message)
     }
 }
 
@@ -692,19 +833,19 @@ fn report(
     diags.push(diagnostic);
 }
 
-fn run_campaign(
-    campaign: &Campaign,
-    text: &str,
-    options: RunOptions,
-    sources: &mut Sources,
-    diags: &mut Diagnostics,
-    sink: &mut (dyn FnMut(Box<Message>) -> bool + Send),
-    seen: &mut Seen,
-) -> CampaignSummary {
-    seen.numbers.clear();
-    seen.tracking.clear();
-    let target = campaign.target.clone();
-    let mut summary = CampaignSummary {
+/// A campaign of a pass, set up: its renderer and expressions, checked against the data's
+/// header.
+struct Prepared<'a> {
+    member: &'a Member<'a>,
+    renderer: Renderer,
+    set: CompiledSet,
+    names: Names,
+    previews_wanted: AtomicBool,
+}
+
+fn new_summary(campaign: &Campaign) -> CampaignSummary {
+    let target = &campaign.target;
+    CampaignSummary {
         name: target.campaign.clone(),
         sender: target.sender.name.clone(),
         provider: target.sender.provider,
@@ -716,69 +857,150 @@ fn run_campaign(
         messages: 0,
         warnings: 0,
         previews: Vec::new(),
-    };
-    let Some((mut renderer, set)) = Renderer::new(campaign, text, diags) else {
-        return summary;
-    };
-    let Some(mut rows) = open_rows(campaign, sources, diags) else {
-        return summary;
-    };
-    let header = rows.header();
-    if let (Some(header), Rows::Csv { file, .. }) = (&header, &rows) {
-        let csv_span = Span::file_start(*file);
-        if !check_columns(campaign, &set, header, diags, csv_span) {
-            return summary;
+    }
+}
+
+/// Compile the campaigns of one pass over their shared data file (a group of one for a
+/// campaign that shares it with none): one reading of the rows, each row compiled for every
+/// campaign, each campaign's outcomes collected in row order. Returns their summaries.
+fn run_group(
+    group: &[Member<'_>],
+    options: RunOptions,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+    sink: &mut Stopping<'_>,
+    seen: &mut [Seen],
+) -> Vec<CampaignSummary> {
+    let mut summaries: Vec<CampaignSummary> =
+        group.iter().map(|m| new_summary(m.campaign)).collect();
+    let mut prepared = Vec::new();
+    for member in group {
+        if let Some((renderer, set)) = Renderer::new(member.campaign, &member.text, diags) {
+            prepared.push(Prepared {
+                member,
+                names: Names::new(member.campaign, &set),
+                renderer,
+                set,
+                previews_wanted: AtomicBool::new(true),
+            });
         }
-        renderer.bind_columns(&set, header);
     }
-    if target.sender.provider == Provider::Mayten && campaign.tracking_number.is_none() {
-        summary.warnings += 1;
-        diags.push(
-            Diagnostic::new(Code::TrackingNumber, format!("campaign `{}` gives its Mayten destinations no tracking number", target.campaign))
-                .at(campaign.span)
-                .with_help("add `tracking_number: \"{{ order_id }}\"` (or another unique field) so that reports can match Mayten's answers to recipients"),
+    let mut rows = None;
+    if let Some(first) = prepared.first() {
+        rows = open_rows(first.member.campaign, sources, diags);
+        if rows.is_none() {
+            prepared.clear();
+        }
+    }
+    let header = rows.as_ref().and_then(Rows::header);
+    if let (Some(header), Some(Rows::Csv { file, .. })) = (&header, &rows) {
+        let csv_span = Span::file_start(*file);
+        prepared.retain_mut(|p| {
+            let ok = check_columns(p.member.campaign, &p.set, header, diags, csv_span);
+            p.renderer.bind_columns(&p.set, header);
+            ok
+        });
+    }
+    for p in &prepared {
+        let campaign = p.member.campaign;
+        let target = &campaign.target;
+        if target.sender.provider == Provider::Mayten && campaign.tracking_number.is_none() {
+            summaries[p.member.index - group[0].index].warnings += 1;
+            diags.push(
+                Diagnostic::new(Code::TrackingNumber, format!("campaign `{}` gives its Mayten destinations no tracking number", target.campaign))
+                    .at(campaign.span)
+                    .with_help("add `tracking_number: \"{{ order_id }}\"` (or another unique field) so that reports can match Mayten's answers to recipients"),
+            );
+        }
+    }
+    if let Some(mut rows) = rows.filter(|_| !prepared.is_empty()) {
+        let jobs = if matches!(rows, Rows::Inline(..)) {
+            1
+        } else {
+            options.jobs
+        };
+        let works: Vec<Work<'_>> = prepared
+            .iter()
+            .map(|p| Work {
+                campaign: p.member.campaign,
+                renderer: &p.renderer,
+                set: &p.set,
+                names: &p.names,
+                keep: options.keep,
+                previews_wanted: &p.previews_wanted,
+            })
+            .collect();
+        let first = group[0].index;
+        let mut collectors: Vec<Collector<'_, '_>> = prepared
+            .iter()
+            .zip(&works)
+            .zip(seen.iter_mut())
+            .enumerate()
+            .map(|(at, ((p, work), seen))| {
+                seen.numbers.clear();
+                seen.tracking.clear();
+                let campaign = p.member.campaign;
+                let numbers_of = prepared[..at]
+                    .iter()
+                    .position(|q| same_recipients(q.member.campaign, campaign));
+                Collector {
+                    work: *work,
+                    index: p.member.index,
+                    header: header.as_deref(),
+                    summary: summaries[p.member.index - first].clone(),
+                    seen_numbers: &mut seen.numbers,
+                    seen_tracking: &mut seen.tracking,
+                    numbers_of,
+                    touched: 0,
+                }
+            })
+            .collect();
+        let mut answers: Vec<Option<Inserted>> = vec![None; collectors.len()];
+        let works = &works;
+        crate::parallel::ordered_map(
+            jobs,
+            || rows.next_row(),
+            || {
+                let targets: Vec<Arc<Target>> = works
+                    .iter()
+                    .map(|w| Arc::new(Target::clone(&w.campaign.target)))
+                    .collect();
+                move |next| -> Vec<Outcome<'_>> {
+                    works
+                        .iter()
+                        .zip(&targets)
+                        .map(|(work, target)| work.compile(&next, target))
+                        .collect()
+                }
+            },
+            |outcomes, ahead| {
+                for (k, (outcome, collector)) in
+                    outcomes.into_iter().zip(&mut collectors).enumerate()
+                {
+                    collector.touch_ahead(ahead.iter().filter_map(|o| o.get(k)));
+                    answers[k] = collector.insert_number(&outcome, &answers);
+                    if !collector.take(outcome, answers[k].clone(), diags, sink) {
+                        return false;
+                    }
+                }
+                true
+            },
         );
+        for collector in collectors {
+            let mut summary = collector.summary;
+            finish_summary(collector.work.campaign, &mut summary, diags);
+            summaries[collector.index - first] = summary;
+        }
     }
-    let names = Names::new(campaign, &set);
-    let previews_wanted = AtomicBool::new(true);
-    let work = Work {
-        campaign,
-        renderer: &renderer,
-        set: &set,
-        names: &names,
-        keep: options.keep,
-        previews_wanted: &previews_wanted,
-    };
-    let jobs = if matches!(rows, Rows::Inline(..)) {
-        1
-    } else {
-        options.jobs
-    };
-    let mut collector = Collector {
-        work,
-        header: header.as_deref(),
-        diags,
-        sink,
-        summary,
-        seen_numbers: &mut seen.numbers,
-        seen_tracking: &mut seen.tracking,
-        touched: 0,
-    };
-    crate::parallel::ordered_map(
-        jobs,
-        || rows.next_row(),
-        || {
-            let target = Arc::new(Target::clone(&campaign.target));
-            move |next| work.compile(next, &target)
-        },
-        |outcome, ahead| {
-            collector.touch_ahead(ahead);
-            collector.take(outcome)
-        },
-    );
-    let Collector {
-        diags, mut summary, ..
-    } = collector;
+    for member in group {
+        sink.sink.done(member.index);
+    }
+    summaries
+}
+
+/// Warn about a campaign that ran over no recipient, or selected none.
+fn finish_summary(campaign: &Campaign, summary: &mut CampaignSummary, diags: &mut Diagnostics) {
+    let target = &campaign.target;
     if summary.rows > 0 && summary.messages == 0 && summary.failed == 0 {
         summary.warnings += 1;
         diags.push(
@@ -803,7 +1025,6 @@ fn run_campaign(
             .with_help("add rows to the data file or to `inline`"),
         );
     }
-    summary
 }
 
 fn shown_origin(campaign: &Campaign, origin: &Origin) -> String {
@@ -1265,7 +1486,110 @@ fn preview(message: &Message, origin: String) -> Preview {
 
 #[cfg(test)]
 mod tests {
-    use super::hash;
+    use super::*;
+
+    /// A sink that lets campaigns interleave and records what reaches it.
+    struct Recording {
+        events: Vec<(usize, Option<String>)>,
+    }
+
+    impl Sink for Recording {
+        fn message(&mut self, campaign: usize, message: Box<Message>) -> bool {
+            self.events.push((campaign, Some(message.to)));
+            true
+        }
+
+        fn interleave(&self, _later: &Campaign) -> bool {
+            true
+        }
+
+        fn done(&mut self, campaign: usize) {
+            self.events.push((campaign, None));
+        }
+    }
+
+    /// Three campaigns over one CSV (the last with another `to`, so with a seen-set of its
+    /// own) compile in one pass when the sink lets them: their messages interleave, and each
+    /// campaign's messages, summary and diagnostics are those of one campaign after the other.
+    #[test]
+    fn campaigns_sharing_a_csv_compile_in_one_pass() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let campaign = |name: &str, to: &str| {
+            format!(
+                "---\nkind: Campaign\nname: {name}\nsender: al\ntemplate: hello\n\
+                 recipients: {{ csv: data.csv }}\nto: \"{to}\"\nbody: [\"{{{{ name }}}}\"]\n"
+            )
+        };
+        let yaml = format!(
+            "kind: Sender\nname: al\nprovider: aldeamo\nenvironment: test\nfrom: \"573001112233\"\n\
+             api_key: {{ env: K }}\nuser_id: {{ env: U }}\n---\nkind: Template\nname: hello\n\
+             language: es\nbody: \"Hola {{{{1}}}}\"\nparams: [text]\n\
+             providers: {{ aldeamo: {{ namespace: ns }} }}\n{}{}{}",
+            campaign("a", "{{ phone }}"),
+            campaign("b", "{{ phone }}"),
+            campaign("c", "{{ other }}"),
+        );
+        std::fs::write(dir.path().join("project.yaml"), yaml).unwrap();
+        let mut csv = String::from("phone,other,name\n");
+        for i in 0..1500 {
+            csv.push_str(&format!(
+                "57300120{:04},57300130{:04},N{i}\n",
+                i % 1200,
+                i % 700
+            ));
+        }
+        csv.push_str("12,13,bad\n");
+        std::fs::write(dir.path().join("data.csv"), csv).unwrap();
+        let compile = |sink: &mut dyn Sink, jobs: usize| {
+            let mut sources = Sources::default();
+            let mut diags = Diagnostics::new();
+            let loaded = load(&[dir.path().to_path_buf()], &mut sources, &mut diags);
+            assert!(!diags.has_errors(), "{diags:?}");
+            let options = RunOptions {
+                jobs,
+                keep: Keep::Recipient,
+            };
+            let summaries = run(&loaded, options, &mut sources, &mut diags, sink);
+            let counts: Vec<_> = summaries
+                .iter()
+                .map(|s| (s.rows, s.duplicates, s.failed, s.messages, s.warnings))
+                .collect();
+            (counts, diags.errors(), diags.warnings())
+        };
+        let mut one_by_one: Vec<(usize, String)> = Vec::new();
+        let mut sequential = Box::new(|m: Box<Message>| {
+            let campaign = ["a", "b", "c"]
+                .iter()
+                .position(|c| **c == *m.target.campaign)
+                .unwrap_or(9);
+            one_by_one.push((campaign, m.to));
+            true
+        });
+        let expected = compile(&mut sequential, 2);
+        drop(sequential);
+        assert_eq!(expected.0[0], (1501, 300, 1, 1200, 300));
+        assert_eq!(expected.0[2], (1501, 800, 1, 700, 800));
+        for jobs in [1, 2] {
+            let mut recording = Recording { events: Vec::new() };
+            assert_eq!(compile(&mut recording, jobs), expected);
+            let messages: Vec<(usize, String)> = recording
+                .events
+                .iter()
+                .filter_map(|(c, to)| Some((*c, to.clone()?)))
+                .collect();
+            let mut sorted = messages.clone();
+            sorted.sort_by_key(|(c, _)| *c);
+            assert_eq!(sorted, one_by_one);
+            assert_ne!(messages, one_by_one, "the campaigns interleave");
+            let done: Vec<usize> = recording
+                .events
+                .iter()
+                .filter_map(|(c, to)| to.is_none().then_some(*c))
+                .collect();
+            assert_eq!(done, [0, 1, 2]);
+            assert_eq!(recording.events.last(), Some(&(2, None)));
+        }
+    }
 
     /// Tracking-number keys do not collide on sequential numbers of the usual shapes (which a
     /// multiply that only carries upward does collide on), and equal numbers share a key.

@@ -381,7 +381,7 @@ pub struct Renderer {
 pub struct Scope<'r> {
     /// The recipient's fields and the renderer whose header and `vars` go with them; none for
     /// a scope made from a value.
-    row: Option<(Fields, &'r Renderer)>,
+    row: Option<(&'r Fields, &'r Renderer)>,
     value: std::cell::OnceCell<Value>,
 }
 
@@ -400,7 +400,7 @@ impl Scope<'_> {
     pub fn value(&self) -> &Value {
         self.value.get_or_init(|| match &self.row {
             Some((fields, renderer)) => Value::from_object(RowContext {
-                fields: fields.clone(),
+                fields: Fields::clone(fields),
                 header: renderer.header.clone(),
                 vars: renderer.vars.clone(),
             }),
@@ -673,7 +673,7 @@ impl Renderer {
     }
 
     /// The scope of one recipient.
-    pub fn scope(&self, fields: Fields) -> Scope<'_> {
+    pub fn scope<'r>(&'r self, fields: &'r Fields) -> Scope<'r> {
         Scope {
             row: Some((fields, self)),
             value: std::cell::OnceCell::new(),

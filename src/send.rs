@@ -153,7 +153,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             cli.run_options(crate::compile::Keep::Encoded),
             &mut sources,
             &mut diags,
-            &mut |message| {
+            &mut |message: Box<crate::message::Message>| {
                 if !journal.is_done(&message.target.campaign, &message.to, retry_uncertain) {
                     pending += 1;
                 }
@@ -299,7 +299,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
                 run_options,
                 &mut sources,
                 &mut diags,
-                &mut |message| {
+                &mut |message: Box<crate::message::Message>| {
                     let done = journal_for_compile
                         .lock()
                         .map(|j| j.is_done(&message.target.campaign, &message.to, retry_uncertain))

@@ -291,3 +291,100 @@ fn large_csv_is_batched_per_sender() {
     assert_eq!(mayten, [1000, 1000, 500]);
     assert_eq!(requests.len(), ROWS + 3);
 }
+
+/// Campaigns that read the same CSV are compiled in one pass, their requests still coming out
+/// byte for byte as when they are compiled one after the other (which `--out` asks for):
+/// Aldeamo requests in campaign order, Mayten batches filled and flushed at the same places,
+/// also when a Mayten campaign shares its token with another and so cannot be interleaved.
+#[test]
+fn campaigns_sharing_a_csv_emit_as_one_after_the_other() {
+    let senders = r#"
+kind: Sender
+name: al
+provider: aldeamo
+environment: test
+from: "573001112233"
+api_key: { env: T_AL_KEY }
+user_id: { env: T_AL_USER }
+---
+kind: Sender
+name: may
+provider: mayten
+source_id: 5
+token: { env: T_MAY }
+batch_size: 3
+---
+kind: Sender
+name: may-other
+provider: mayten
+source_id: 6
+token: { env: T_MAY_OTHER }
+batch_size: 3
+---
+kind: Template
+name: hello
+language: es
+body: "Hola {{1}}"
+params: [text]
+providers:
+  aldeamo: { namespace: ns_1 }
+  mayten: { hsm_id: 10 }
+"#;
+    let campaign = |name: &str, sender: &str, filter: &str| {
+        format!(
+            "---\nkind: Campaign\nname: {name}\nsender: {sender}\ntemplate: hello\n\
+             recipients: {{ csv: data.csv }}\nto: \"{{{{ phone }}}}\"\n{filter}\
+             body: [\"{{{{ name }}}} {name}\"]\n"
+        )
+    };
+    let mut csv = String::from("phone,name\n");
+    for i in 0..11 {
+        csv.push_str(&format!("5730012{:05},N{i}\n", i % 10));
+    }
+    let projects = [
+        vec![
+            campaign("a", "al", ""),
+            campaign("m", "may", ""),
+            campaign("a2", "al", "where: \"name != 'N3'\"\n"),
+            campaign("m2", "may-other", ""),
+        ],
+        vec![
+            campaign("m", "may", ""),
+            campaign("a", "al", ""),
+            campaign("m2", "may", "where: \"name != 'N4'\"\n"),
+            campaign("a2", "al", ""),
+        ],
+    ];
+    for campaigns in projects {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let yaml = format!("{senders}{}", campaigns.concat());
+        std::fs::write(dir.path().join("project.yaml"), yaml).unwrap();
+        std::fs::write(dir.path().join("data.csv"), &csv).unwrap();
+        let plan = |extra: &[&str]| {
+            let output = Command::cargo_bin("waform")
+                .unwrap()
+                .current_dir(dir.path())
+                .envs([("T_AL_KEY", "k"), ("T_AL_USER", "u"), ("T_MAY", "t")])
+                .env("T_MAY_OTHER", "o")
+                .args(["plan", ".", "--emit", "-", "--quiet"])
+                .args(extra)
+                .output()
+                .expect("run waform");
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "stderr:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8(output.stdout).unwrap()
+        };
+        let together = plan(&[]);
+        let one_by_one = plan(&["--out", "plan.json"]);
+        assert_eq!(together, one_by_one);
+        let senders: Vec<String> = requests(&together)
+            .iter()
+            .map(|r| r["sender"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(senders.len() > 20, "{senders:?}");
+    }
+}

@@ -145,6 +145,34 @@ impl MaytenEmitter {
         }
     }
 
+    /// Take over `other`'s open batches (see [`super::Emitter::adopt`]), its groups arriving
+    /// now in the order they arrived there.
+    pub(crate) fn adopt(&mut self, mut other: MaytenEmitter, out: &mut dyn FnMut(Request)) {
+        let keys: HashMap<usize, GroupKey> = other.by_key.drain().map(|(k, i)| (i, k)).collect();
+        for index in std::mem::take(&mut other.seen) {
+            let open = other.groups[index].open.take();
+            let Some(&here) = keys.get(&index).and_then(|key| self.by_key.get(key)) else {
+                // A group unknown here: its batch goes out as it is.
+                other.groups[index].open = open;
+                if let Some(request) = other.groups[index].flush() {
+                    out(request);
+                }
+                continue;
+            };
+            let group = &mut self.groups[here];
+            if open.is_some()
+                && let Some(request) = group.flush()
+            {
+                out(request);
+            }
+            group.open = open.or(group.open.take());
+            if !group.seen {
+                group.seen = true;
+                self.seen.push(here);
+            }
+        }
+    }
+
     /// Emit every open batch, groups in the order their first message arrived.
     pub(crate) fn finish(&mut self, out: &mut dyn FnMut(Request)) {
         for &index in &self.seen {

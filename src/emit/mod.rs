@@ -7,6 +7,7 @@
 //! The [`Emitter`] streams: it holds only the open Mayten batches, never the whole campaign.
 
 pub mod aldeamo;
+pub mod lanes;
 pub mod mayten;
 
 use std::collections::BTreeMap;
@@ -355,6 +356,13 @@ impl Emitter {
     /// first message arrived.
     pub fn finish(&mut self, out: &mut dyn FnMut(Request)) {
         self.mayten.finish(out);
+    }
+
+    /// Take over the open batches of `other`, an emitter for the same senders whose
+    /// messages come after this one's, as if they had been pushed here. A batch of a group
+    /// that already has one open here is flushed to `out` instead.
+    pub fn adopt(&mut self, other: Emitter, out: &mut dyn FnMut(Request)) {
+        self.mayten.adopt(other.mayten, out);
     }
 }
 
