@@ -643,18 +643,19 @@ impl<'a> Collector<'_, 'a> {
         self.touched = next;
     }
 
-    /// Whether the row's number is new to the campaign (none for a row without one),
-    /// asking its own set, or taking the answer of the collector it shares its numbers with
-    /// (`answers`, by position).
+    /// Whether the number of a chunk's `row` is new to the campaign (none for a row without
+    /// one), asking its own set, or taking the answer of the collector it shares its numbers
+    /// with (`answers`: the earlier collectors' for the chunk, by position).
     fn insert_number(
         &mut self,
         outcome: &Outcome<'a>,
-        answers: &[Option<Inserted>],
+        answers: &[Vec<Option<Inserted>>],
+        row: usize,
     ) -> Option<Inserted> {
         let key = outcome.marks.recipient?;
         let shared = self
             .numbers_of
-            .and_then(|at| answers.get(at).cloned().flatten());
+            .and_then(|at| answers.get(at)?.get(row).cloned().flatten());
         Some(shared.unwrap_or_else(|| self.seen_numbers.insert(key).map_err(Arc::new)))
     }
 
@@ -955,32 +956,52 @@ fn run_group(
                 }
             })
             .collect();
-        let mut answers: Vec<Option<Inserted>> = vec![None; collectors.len()];
+        // Each campaign's answers to "is this number new?" for the rows of the chunk being
+        // collected, for the campaigns after it that share them.
+        let mut answers: Vec<Vec<Option<Inserted>>> = vec![Vec::new(); collectors.len()];
         let works = &works;
         crate::parallel::ordered_map(
             jobs,
-            || rows.next_row(),
+            1,
+            || {
+                let mut chunk = Vec::with_capacity(crate::parallel::BATCH);
+                chunk.extend(std::iter::from_fn(|| rows.next_row()).take(crate::parallel::BATCH));
+                (!chunk.is_empty()).then_some(chunk)
+            },
             || {
                 let targets: Vec<Arc<Target>> = works
                     .iter()
                     .map(|w| Arc::new(Target::clone(&w.campaign.target)))
                     .collect();
-                move |next| -> Vec<Outcome<'_>> {
+                move |chunk: Vec<_>| -> Vec<Vec<Outcome<'_>>> {
                     works
                         .iter()
                         .zip(&targets)
-                        .map(|(work, target)| work.compile(&next, target))
+                        .map(|(work, target)| {
+                            chunk
+                                .iter()
+                                .map(|next| work.compile(next, target))
+                                .collect()
+                        })
                         .collect()
                 }
             },
-            |outcomes, ahead| {
-                for (k, (outcome, collector)) in
-                    outcomes.into_iter().zip(&mut collectors).enumerate()
+            |chunk, _| {
+                for (k, (outcomes, collector)) in chunk.into_iter().zip(&mut collectors).enumerate()
                 {
-                    collector.touch_ahead(ahead.iter().filter_map(|o| o.get(k)));
-                    answers[k] = collector.insert_number(&outcome, &answers);
-                    if !collector.take(outcome, answers[k].clone(), diags, sink) {
+                    let (earlier, rest) = answers.split_at_mut(k);
+                    let Some(mine) = rest.first_mut() else {
                         return false;
+                    };
+                    mine.clear();
+                    let mut outcomes = outcomes.into_iter();
+                    while let Some(outcome) = outcomes.next() {
+                        collector.touch_ahead(outcomes.as_slice().iter());
+                        let answer = collector.insert_number(&outcome, earlier, mine.len());
+                        mine.push(answer.clone());
+                        if !collector.take(outcome, answer, diags, sink) {
+                            return false;
+                        }
                     }
                 }
                 true

@@ -75,11 +75,11 @@ impl<N, C, O> Drop for Leaving<'_, N, C, O> {
     }
 }
 
-/// The next batch of items from the source: [`BATCH`] of them, fewer at its end.
-fn read_batch<I>(next: &Mutex<impl FnMut() -> Option<I>>) -> Vec<I> {
+/// The next batch of items from the source: `size` of them, fewer at its end.
+fn read_batch<I>(next: &Mutex<impl FnMut() -> Option<I>>, size: usize) -> Vec<I> {
     let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
-    let mut batch = Vec::with_capacity(BATCH);
-    while batch.len() < BATCH {
+    let mut batch = Vec::with_capacity(size);
+    while batch.len() < size {
         match next() {
             Some(item) => batch.push(item),
             None => break,
@@ -131,11 +131,12 @@ where
 /// after it (to look ahead; empty with one thread); `collect` returns false to stop early.
 ///
 /// With `jobs` ≤ 1 everything runs on the calling thread. Otherwise `jobs` workers each read a
-/// batch when they need one (one at a time), map it, and collect the batches that are next in
-/// order (one at a time), so `next` and `collect` run on the workers. Memory is bounded by
-/// `jobs × 3` batches.
+/// batch of `batch` items when they need one (one at a time), map it, and collect the batches
+/// that are next in order (one at a time), so `next` and `collect` run on the workers. Memory
+/// is bounded by `jobs × 3` batches.
 pub fn ordered_map<I, O, N, W, C>(
     jobs: usize,
+    batch: usize,
     mut next: N,
     worker: impl Fn() -> W + Sync,
     mut collect: C,
@@ -169,6 +170,7 @@ pub fn ordered_map<I, O, N, W, C>(
         collect: Mutex::new(collect),
     };
     let limit = jobs * IN_FLIGHT;
+    let size = batch.max(1);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             let (shared, worker) = (&shared, &worker);
@@ -187,10 +189,10 @@ pub fn ordered_map<I, O, N, W, C>(
                     } else if !state.reading && !state.exhausted && state.pending.len() < limit {
                         state.reading = true;
                         drop(state);
-                        let batch = read_batch(&shared.next);
+                        let batch = read_batch(&shared.next, size);
                         state = shared.lock();
                         state.reading = false;
-                        state.exhausted = batch.len() < BATCH;
+                        state.exhausted = batch.len() < size;
                         shared.changed.notify_all();
                         if batch.is_empty() {
                             continue;
@@ -231,6 +233,7 @@ mod tests {
             let mut seen = Vec::new();
             ordered_map(
                 jobs,
+                BATCH,
                 || source.next(),
                 || |i| i * 2,
                 |o, ahead| {
@@ -262,6 +265,7 @@ mod tests {
                 let mut seen = Vec::new();
                 ordered_map(
                     jobs,
+                    BATCH,
                     || source.next(),
                     || {
                         |i| {
@@ -291,6 +295,7 @@ mod tests {
         let mut seen = 0;
         ordered_map(
             2,
+            BATCH,
             || source.next(),
             || |i| i,
             |_, _| {
@@ -312,6 +317,7 @@ mod tests {
                     let mut source = 0..100_000u64;
                     ordered_map(
                         2,
+                        BATCH,
                         || source.next(),
                         || {
                             |i| {
@@ -343,6 +349,7 @@ mod tests {
             let mut mapped = 0;
             ordered_map(
                 jobs,
+                BATCH,
                 || source.next(),
                 || {
                     made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -370,6 +377,7 @@ mod tests {
         let mut on_caller = 0;
         ordered_map(
             2,
+            BATCH,
             || source.next(),
             || |i| i,
             |_, _| {
