@@ -631,15 +631,11 @@ impl compile::Sink for PlanSink<'_, '_> {
             plain.push(&message, &mut |request| hasher.add(&request));
         }
         let written = &mut self.written;
-        let pushed = self
-            .lanes
+        self.lanes
             .push(campaign, message, &mut |emitted| match emitted {
                 Emitted::Now(request) => written.request(request),
                 Emitted::Later(request) => written.stats.add(request),
             });
-        if let Err(err) = pushed {
-            written.error.get_or_insert(err);
-        }
         true
     }
 

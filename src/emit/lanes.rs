@@ -13,7 +13,7 @@
 //! are.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Read, Seek, Write};
+use std::io::{Read, Seek, Write};
 use std::sync::Arc;
 
 use super::{Emitter, Endpoints, NdjsonWriter, Request};
@@ -48,7 +48,79 @@ struct Lane {
     emitter: Emitter,
     lines: NdjsonWriter,
     /// Its plan lines so far (when writing).
-    spool: Option<BufWriter<std::fs::File>>,
+    spool: Option<Spool>,
+}
+
+/// Bytes a [`Spool`] gathers before writing them to its file.
+const SPOOL_BUFFER: usize = 1 << 16;
+
+/// A waiting campaign's plan lines: in an unnamed temporary file (in `TMPDIR`), and in
+/// memory once the file cannot take more (a full disk), as the seen-sets do, rather than
+/// fail the plan.
+struct Spool {
+    /// The file, and how many bytes it holds for sure.
+    file: Option<(std::fs::File, u64)>,
+    /// The file failed a write: everything from then on stays in `buffer`.
+    full: bool,
+    buffer: Vec<u8>,
+}
+
+impl Spool {
+    fn new() -> Spool {
+        Spool::in_file(tempfile::tempfile().ok())
+    }
+
+    fn in_file(file: Option<std::fs::File>) -> Spool {
+        Spool {
+            file: file.map(|f| (f, 0)),
+            full: false,
+            buffer: Vec::with_capacity(SPOOL_BUFFER),
+        }
+    }
+
+    /// Move the buffer to the file, unless the file is full.
+    fn spill(&mut self) {
+        let Some((file, held)) = self.file.as_mut().filter(|_| !self.full) else {
+            return;
+        };
+        if file.write_all(&self.buffer).is_ok() {
+            *held += self.buffer.len() as u64;
+            self.buffer.clear();
+        } else {
+            self.full = true;
+        }
+    }
+
+    /// Copy every byte written, in order, to `out`.
+    fn copy_to(mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        if let Some((mut file, held)) = self.file.take() {
+            file.rewind()?;
+            let mut file = file.take(held);
+            let mut chunk = vec![0; COPY_CHUNK];
+            loop {
+                let n = file.read(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                out.write_all(&chunk[..n])?;
+            }
+        }
+        out.write_all(&self.buffer)
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= SPOOL_BUFFER {
+            self.spill();
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 impl Lanes {
@@ -82,34 +154,23 @@ impl Lanes {
                 })
     }
 
-    /// Feed a message of campaign number `campaign`, its requests given to `out`. Returns
-    /// the first error writing a later campaign's lines to its temporary file, if any.
+    /// Feed a message of campaign number `campaign`, its requests given to `out`.
     pub fn push(
         &mut self,
         campaign: usize,
         message: Box<Message>,
         out: &mut dyn FnMut(Emitted<'_>),
-    ) -> std::io::Result<()> {
+    ) {
         if campaign <= self.head {
             self.main
                 .push_owned(message, &mut |request| out(Emitted::Now(request)));
-            return Ok(());
+            return;
         }
-        let lane = match self.waiting.entry(campaign) {
-            std::collections::btree_map::Entry::Occupied(lane) => lane.into_mut(),
-            std::collections::btree_map::Entry::Vacant(slot) => {
-                let spool = match self.writing {
-                    true => Some(BufWriter::with_capacity(1 << 16, tempfile::tempfile()?)),
-                    false => None,
-                };
-                slot.insert(Lane {
-                    emitter: Emitter::new(&self.senders, &self.endpoints),
-                    lines: NdjsonWriter::default(),
-                    spool,
-                })
-            }
-        };
-        let mut result = Ok(());
+        let lane = self.waiting.entry(campaign).or_insert_with(|| Lane {
+            emitter: Emitter::new(&self.senders, &self.endpoints),
+            lines: NdjsonWriter::default(),
+            spool: self.writing.then(Spool::new),
+        });
         let Lane {
             emitter,
             lines,
@@ -117,12 +178,12 @@ impl Lanes {
         } = lane;
         emitter.push_owned(message, &mut |request: Request| {
             out(Emitted::Later(&request));
-            if let (Some(spool), true) = (spool.as_mut(), result.is_ok()) {
-                result = lines.write(&request, spool);
+            if let Some(spool) = spool.as_mut() {
+                // A spool takes every byte (in memory when its file is full).
+                let _ = lines.write(&request, spool);
             }
             super::recycle(request.body);
         });
-        result
     }
 
     /// Campaign number `campaign` is done (campaigns are done in order): the next campaign
@@ -145,16 +206,7 @@ impl Lanes {
         self.main
             .adopt(lane.emitter, &mut |request| flushed.push(request));
         if let (Some(spool), Some(out)) = (lane.spool, out) {
-            let mut file = spool.into_inner().map_err(|e| e.into_error())?;
-            file.rewind()?;
-            let mut chunk = vec![0; COPY_CHUNK];
-            loop {
-                let n = file.read(&mut chunk)?;
-                if n == 0 {
-                    break;
-                }
-                out.write_all(&chunk[..n])?;
-            }
+            spool.copy_to(out)?;
         }
         Ok(flushed)
     }
@@ -162,5 +214,33 @@ impl Lanes {
     /// Flush the open batches (see [`Emitter::finish`]).
     pub fn finish(&mut self, out: &mut dyn FnMut(Request)) {
         self.main.finish(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A spool gives back every byte in order: from its file, then, once the file is full
+    /// (`/dev/full` fails every write), from memory; and with no file at all.
+    #[test]
+    fn a_spool_keeps_every_byte() {
+        let bytes: Vec<u8> = (0..5 * SPOOL_BUFFER + 123)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let full = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/full")
+            .ok();
+        for file in [tempfile::tempfile().ok(), full, None] {
+            let mut spool = Spool::in_file(file);
+            for piece in bytes.chunks(1000) {
+                spool.write_all(piece).expect("a spool takes every write");
+            }
+            let mut out = Vec::new();
+            spool.copy_to(&mut out).expect("copy");
+            assert_eq!(out, bytes);
+        }
     }
 }
