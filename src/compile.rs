@@ -544,10 +544,15 @@ impl<'a> Work<'a> {
         &self,
         next: &Result<crate::recipients::Row, crate::recipients::DataProblem>,
         target: &Arc<Target>,
+        known: Option<&Selected>,
+        record: Option<&mut Vec<Selected>>,
     ) -> Outcome<'a> {
         let row = match next {
             Ok(row) => row,
             Err(problem) => {
+                if let Some(record) = record {
+                    record.push(Selected::Failed);
+                }
                 return Outcome {
                     origin: None,
                     unreadable: Some(Box::new(problem.clone())),
@@ -561,7 +566,7 @@ impl<'a> Work<'a> {
         let ctx = self.renderer.scope(&row.fields);
         let mut cx = RowCx::default();
         let mut marks = Marks::default();
-        let mut message = compile_row(self, target, &ctx, &mut cx, &mut marks);
+        let mut message = compile_row(self, target, &ctx, &mut cx, &mut marks, known, record);
         if let Some(m) = message.as_mut() {
             // Only previews (and callers that keep whole messages) read the origin.
             if self.keep == Keep::Content || self.previews_wanted.load(Ordering::Relaxed) {
@@ -960,6 +965,13 @@ fn run_group(
         // collected, for the campaigns after it that share them.
         let mut answers: Vec<Vec<Option<Inserted>>> = vec![Vec::new(); collectors.len()];
         let works = &works;
+        // Which earlier campaign of the pass each one takes its selected rows from, and
+        // whether a later one takes them from it.
+        let shares: Vec<Option<usize>> = collectors.iter().map(|c| c.numbers_of).collect();
+        let shared: Vec<bool> = (0..works.len())
+            .map(|k| shares.contains(&Some(k)))
+            .collect();
+        let (shares, shared) = (&shares, &shared);
         crate::parallel::ordered_map(
             jobs,
             1,
@@ -973,17 +985,28 @@ fn run_group(
                     .iter()
                     .map(|w| Arc::new(Target::clone(&w.campaign.target)))
                     .collect();
+                let mut selected: Vec<Vec<Selected>> = vec![Vec::new(); works.len()];
                 move |chunk: Vec<_>| -> Vec<Vec<Outcome<'_>>> {
-                    works
-                        .iter()
-                        .zip(&targets)
-                        .map(|(work, target)| {
+                    let mut outcomes = Vec::with_capacity(works.len());
+                    for (k, (work, target)) in works.iter().zip(&targets).enumerate() {
+                        let (earlier, rest) = selected.split_at_mut(k);
+                        let known = shares[k].and_then(|at| earlier.get(at));
+                        let mut record = rest.first_mut().filter(|_| shared[k]);
+                        if let Some(record) = record.as_mut() {
+                            record.clear();
+                        }
+                        outcomes.push(
                             chunk
                                 .iter()
-                                .map(|next| work.compile(next, target))
-                                .collect()
-                        })
-                        .collect()
+                                .enumerate()
+                                .map(|(row, next)| {
+                                    let known = known.and_then(|rows| rows.get(row));
+                                    work.compile(next, target, known, record.as_deref_mut())
+                                })
+                                .collect(),
+                        );
+                    }
+                    outcomes
                 }
             },
             |chunk, _| {
@@ -1057,28 +1080,30 @@ fn shown_origin(campaign: &Campaign, origin: &Origin) -> String {
     }
 }
 
-/// Render and check one row (on a worker thread). What depends on earlier rows (duplicates,
-/// repeated tracking numbers) is left to [`Collector::take`], with the marks it needs.
-fn compile_row<'a>(
-    work: &Work<'a>,
-    target: &Arc<Target>,
-    ctx: &crate::render::Scope<'_>,
-    cx: &mut RowCx<'a>,
-    marks: &mut Marks,
-) -> Option<Box<Message>> {
+/// Whether a row is for a campaign, and its recipient: what campaigns with the same
+/// recipients ([`same_recipients`]) find alike for the row, so that the later ones take it
+/// from the first instead of filtering, rendering and parsing the number again.
+#[derive(Clone)]
+enum Selected {
+    /// Left out by `where`.
+    Filtered,
+    /// Selected, for this number.
+    To(crate::phone::Phone),
+    /// The filter, `to` or the number failed: each campaign reports it, so each finds it.
+    Failed,
+}
+
+/// Run a row's `where` filter, render its `to` and parse the number, reporting what fails.
+fn select<'a>(work: &Work<'a>, ctx: &crate::render::Scope<'_>, cx: &mut RowCx<'a>) -> Selected {
     let Work {
         campaign,
         renderer,
         set,
         ..
     } = *work;
-    let provider = target.sender.provider;
     match renderer.selected(set.filter.as_ref(), ctx) {
         Ok(true) => {}
-        Ok(false) => {
-            marks.filtered = true;
-            return None;
-        }
+        Ok(false) => return Selected::Filtered,
         Err(failure) => {
             let message = match &failure.missing {
                 Some(field) => format!("`where`: this recipient has no field `{field}`"),
@@ -1091,12 +1116,14 @@ fn compile_row<'a>(
                 message,
                 "fix the filter expression or the data it reads".to_owned(),
             );
-            return None;
+            return Selected::Failed;
         }
     }
-    let to_raw = render_or_report_cow(renderer, set.to.as_ref(), ctx, cx, "`to`")?;
-    let phone = match crate::phone::normalize(&to_raw, campaign.default_country.as_deref()) {
-        Ok(phone) => phone,
+    let Some(to_raw) = render_or_report_cow(renderer, set.to.as_ref(), ctx, cx, "`to`") else {
+        return Selected::Failed;
+    };
+    match crate::phone::normalize(&to_raw, campaign.default_country.as_deref()) {
+        Ok(phone) => Selected::To(phone),
         Err(err) => {
             cx.report(
                 set.to.as_ref(),
@@ -1107,8 +1134,39 @@ fn compile_row<'a>(
                     "write the number with its country code, e.g. 573001234567".to_owned()
                 }),
             );
+            Selected::Failed
+        }
+    }
+}
+
+/// Render and check one row (on a worker thread). What depends on earlier rows (duplicates,
+/// repeated tracking numbers) is left to [`Collector::take`], with the marks it needs.
+fn compile_row<'a>(
+    work: &Work<'a>,
+    target: &Arc<Target>,
+    ctx: &crate::render::Scope<'_>,
+    cx: &mut RowCx<'a>,
+    marks: &mut Marks,
+    known: Option<&Selected>,
+    record: Option<&mut Vec<Selected>>,
+) -> Option<Box<Message>> {
+    let Work { renderer, set, .. } = *work;
+    let provider = target.sender.provider;
+    let selected = match known {
+        Some(Selected::Filtered) => Selected::Filtered,
+        Some(Selected::To(phone)) => Selected::To(phone.clone()),
+        Some(Selected::Failed) | None => select(work, ctx, cx),
+    };
+    if let Some(record) = record {
+        record.push(selected.clone());
+    }
+    let phone = match selected {
+        Selected::To(phone) => phone,
+        Selected::Filtered => {
+            marks.filtered = true;
             return None;
         }
+        Selected::Failed => return None,
     };
     for warning in &phone.warnings {
         let (message, help) = match warning {
@@ -1529,16 +1587,18 @@ mod tests {
         }
     }
 
-    /// Three campaigns over one CSV (the last with another `to`, so with a seen-set of its
-    /// own) compile in one pass when the sink lets them: their messages interleave, and each
-    /// campaign's messages, summary and diagnostics are those of one campaign after the other.
+    /// Three campaigns over one CSV (the first two with the same recipients, so the second
+    /// takes the first's selected rows and numbers; the last with another `to`) compile in one
+    /// pass when the sink lets them: their messages interleave, and each campaign's messages,
+    /// summary and diagnostics are those of one campaign after the other.
     #[test]
     fn campaigns_sharing_a_csv_compile_in_one_pass() {
         let dir = tempfile::tempdir().expect("tempdir");
         let campaign = |name: &str, to: &str| {
             format!(
                 "---\nkind: Campaign\nname: {name}\nsender: al\ntemplate: hello\n\
-                 recipients: {{ csv: data.csv }}\nto: \"{to}\"\nbody: [\"{{{{ name }}}}\"]\n"
+                 recipients: {{ csv: data.csv }}\nto: \"{to}\"\nbody: [\"{{{{ name }}}}\"]\n\
+                 where: \"name != 'N7'\"\n"
             )
         };
         let yaml = format!(
@@ -1573,7 +1633,16 @@ mod tests {
             let summaries = run(&loaded, options, &mut sources, &mut diags, sink);
             let counts: Vec<_> = summaries
                 .iter()
-                .map(|s| (s.rows, s.duplicates, s.failed, s.messages, s.warnings))
+                .map(|s| {
+                    (
+                        s.rows,
+                        s.filtered,
+                        s.duplicates,
+                        s.failed,
+                        s.messages,
+                        s.warnings,
+                    )
+                })
                 .collect();
             (counts, diags.errors(), diags.warnings())
         };
@@ -1588,8 +1657,8 @@ mod tests {
         });
         let expected = compile(&mut sequential, 2);
         drop(sequential);
-        assert_eq!(expected.0[0], (1501, 300, 1, 1200, 300));
-        assert_eq!(expected.0[2], (1501, 800, 1, 700, 800));
+        assert_eq!(expected.0[0], (1501, 1, 299, 1, 1200, 299));
+        assert_eq!(expected.0[2], (1501, 1, 799, 1, 700, 799));
         for jobs in [1, 2] {
             let mut recording = Recording { events: Vec::new() };
             assert_eq!(compile(&mut recording, jobs), expected);
