@@ -211,8 +211,9 @@ fn same_data(a: &Campaign, b: &Campaign) -> bool {
 }
 
 /// Whether two campaigns of a pass always have the same recipient on the same row, or none:
-/// the same filter, `to` expression, `vars` and default country. They then share the answers
-/// to "is this number new?", instead of each keeping a set of the same numbers.
+/// the same filter, `to` expression, `vars` and default country. The later one then takes
+/// the earlier one's selected rows ([`Selected`]) and its answers to "is this number new?",
+/// instead of filtering, parsing and keeping a set of the same numbers again.
 fn same_recipients(a: &Campaign, b: &Campaign) -> bool {
     a.to.source == b.to.source
         && a.where_.as_ref().map(|w| &w.source) == b.where_.as_ref().map(|w| &w.source)
