@@ -47,6 +47,26 @@ fn emit(args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("stdout is UTF-8")
 }
 
+/// Runs `waform plan . --emit - --quiet ARGS` in `dir` with `env`, asserts exit 0, returns
+/// stdout (the NDJSON).
+fn emit_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let output = Command::cargo_bin("waform")
+        .expect("the waform binary")
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .args(["plan", ".", "--emit", "-", "--quiet"])
+        .args(args)
+        .output()
+        .expect("run waform");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "stderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("stdout is UTF-8")
+}
+
 /// Parses NDJSON into the request objects, checking each has exactly the four keys.
 fn requests(ndjson: &str) -> Vec<Value> {
     ndjson
@@ -253,19 +273,7 @@ fn large_csv_is_batched_per_sender() {
     std::fs::create_dir(dir.path().join("data")).unwrap();
     std::fs::write(dir.path().join("data/customers.csv"), csv).unwrap();
 
-    let output = Command::cargo_bin("waform")
-        .unwrap()
-        .current_dir(dir.path())
-        .args(["plan", ".", "--emit", "-", "--quiet"])
-        .output()
-        .expect("run waform");
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let requests = requests(std::str::from_utf8(&output.stdout).unwrap());
+    let requests = requests(&emit_in(dir.path(), &[], &[]));
 
     let aldeamo: Vec<_> = requests
         .iter()
@@ -360,26 +368,14 @@ providers:
         let yaml = format!("{senders}{}", campaigns.concat());
         std::fs::write(dir.path().join("project.yaml"), yaml).unwrap();
         std::fs::write(dir.path().join("data.csv"), &csv).unwrap();
-        let plan = |extra: &[&str]| {
-            let output = Command::cargo_bin("waform")
-                .unwrap()
-                .current_dir(dir.path())
-                .envs([("T_AL_KEY", "k"), ("T_AL_USER", "u"), ("T_MAY", "t")])
-                .env("T_MAY_OTHER", "o")
-                .args(["plan", ".", "--emit", "-", "--quiet"])
-                .args(extra)
-                .output()
-                .expect("run waform");
-            assert_eq!(
-                output.status.code(),
-                Some(0),
-                "stderr:\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            String::from_utf8(output.stdout).unwrap()
-        };
-        let together = plan(&[]);
-        let one_by_one = plan(&["--out", "plan.json"]);
+        let env = [
+            ("T_AL_KEY", "k"),
+            ("T_AL_USER", "u"),
+            ("T_MAY", "t"),
+            ("T_MAY_OTHER", "o"),
+        ];
+        let together = emit_in(dir.path(), &env, &[]);
+        let one_by_one = emit_in(dir.path(), &env, &["--out", "plan.json"]);
         assert_eq!(together, one_by_one);
         let senders: Vec<String> = requests(&together)
             .iter()
