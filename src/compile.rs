@@ -473,6 +473,9 @@ struct Work<'a> {
     /// Cleared by the collector once it holds the campaign's previews: from then on no
     /// message needs its content for one.
     previews_wanted: &'a AtomicBool,
+    /// Per body parameter, the parameter of the campaign this one takes its selected rows
+    /// from that is computed alike ([`same_param`]), whose value it can take.
+    body_from: &'a [Option<usize>],
 }
 
 /// What every row of a campaign reuses, made once rather than per row: how diagnostics name
@@ -545,14 +548,14 @@ impl<'a> Work<'a> {
         &self,
         next: &Result<crate::recipients::Row, crate::recipients::DataProblem>,
         target: &Arc<Target>,
-        known: Option<&Selected>,
-        record: Option<&mut Vec<Selected>>,
+        known: Option<&mut Found>,
+        record: Option<&mut Vec<Found>>,
     ) -> Outcome<'a> {
         let row = match next {
             Ok(row) => row,
             Err(problem) => {
                 if let Some(record) = record {
-                    record.push(Selected::Failed);
+                    record.push(Found::new(Selected::Failed));
                 }
                 return Outcome {
                     origin: None,
@@ -926,15 +929,45 @@ fn run_group(
         } else {
             options.jobs
         };
+        // Which earlier campaign of the pass each one takes its selected rows (and body
+        // parameters) from, and whether a later one takes them from it.
+        let shares: Vec<Option<usize>> = (0..prepared.len())
+            .map(|at| {
+                let campaign = prepared[at].member.campaign;
+                prepared[..at]
+                    .iter()
+                    .position(|q| same_recipients(q.member.campaign, campaign))
+            })
+            .collect();
+        let shared: Vec<bool> = (0..prepared.len())
+            .map(|k| shares.contains(&Some(k)))
+            .collect();
+        let body_from: Vec<Vec<Option<usize>>> = prepared
+            .iter()
+            .zip(&shares)
+            .map(|(p, from)| {
+                let earlier = from.and_then(|at| prepared.get(at));
+                p.set
+                    .body
+                    .iter()
+                    .map(|mine| {
+                        let theirs = &earlier?.set.body;
+                        theirs.iter().position(|t| same_param(t, mine))
+                    })
+                    .collect()
+            })
+            .collect();
         let works: Vec<Work<'_>> = prepared
             .iter()
-            .map(|p| Work {
+            .zip(&body_from)
+            .map(|(p, body_from)| Work {
                 campaign: p.member.campaign,
                 renderer: &p.renderer,
                 set: &p.set,
                 names: &p.names,
                 keep: options.keep,
                 previews_wanted: &p.previews_wanted,
+                body_from,
             })
             .collect();
         let first = group[0].index;
@@ -946,10 +979,7 @@ fn run_group(
             .map(|(at, ((p, work), seen))| {
                 seen.numbers.clear();
                 seen.tracking.clear();
-                let campaign = p.member.campaign;
-                let numbers_of = prepared[..at]
-                    .iter()
-                    .position(|q| same_recipients(q.member.campaign, campaign));
+                let numbers_of = shares[at];
                 Collector {
                     work: *work,
                     index: p.member.index,
@@ -966,12 +996,6 @@ fn run_group(
         // collected, for the campaigns after it that share them.
         let mut answers: Vec<Vec<Option<Inserted>>> = vec![Vec::new(); collectors.len()];
         let works = &works;
-        // Which earlier campaign of the pass each one takes its selected rows from, and
-        // whether a later one takes them from it.
-        let shares: Vec<Option<usize>> = collectors.iter().map(|c| c.numbers_of).collect();
-        let shared: Vec<bool> = (0..works.len())
-            .map(|k| shares.contains(&Some(k)))
-            .collect();
         let (shares, shared) = (&shares, &shared);
         crate::parallel::ordered_map(
             jobs,
@@ -986,12 +1010,12 @@ fn run_group(
                     .iter()
                     .map(|w| Arc::new(Target::clone(&w.campaign.target)))
                     .collect();
-                let mut selected: Vec<Vec<Selected>> = vec![Vec::new(); works.len()];
+                let mut found: Vec<Vec<Found>> = (0..works.len()).map(|_| Vec::new()).collect();
                 move |chunk: Vec<_>| -> Vec<Vec<Outcome<'_>>> {
                     let mut outcomes = Vec::with_capacity(works.len());
                     for (k, (work, target)) in works.iter().zip(&targets).enumerate() {
-                        let (earlier, rest) = selected.split_at_mut(k);
-                        let known = shares[k].and_then(|at| earlier.get(at));
+                        let (earlier, rest) = found.split_at_mut(k);
+                        let mut known = shares[k].and_then(|at| earlier.get_mut(at));
                         let mut record = rest.first_mut().filter(|_| shared[k]);
                         if let Some(record) = record.as_mut() {
                             record.clear();
@@ -1001,7 +1025,8 @@ fn run_group(
                                 .iter()
                                 .enumerate()
                                 .map(|(row, next)| {
-                                    let known = known.and_then(|rows| rows.get(row));
+                                    let known =
+                                        known.as_deref_mut().and_then(|rows| rows.get_mut(row));
                                     work.compile(next, target, known, record.as_deref_mut())
                                 })
                                 .collect(),
@@ -1094,6 +1119,58 @@ enum Selected {
     Failed,
 }
 
+/// What a campaign found for a row, for a later campaign of its pass with the same
+/// recipients.
+struct Found {
+    selected: Selected,
+    /// The language the message is in, and its body parameters, by position, each kept only
+    /// when it compiled with no problem at all (a later campaign takes it, leaving none);
+    /// none when the row stopped before its body.
+    body: Option<(String, Vec<Option<BodyParam>>)>,
+}
+
+impl Found {
+    fn new(selected: Selected) -> Found {
+        Found {
+            selected,
+            body: None,
+        }
+    }
+}
+
+/// Whether two body parameters are computed alike: the same kind, from the same expressions.
+fn same_param(a: &BodyCompiled, b: &BodyCompiled) -> bool {
+    fn source(c: &Option<Compiled>) -> Option<&str> {
+        c.as_ref().map(|c| c.expr.source.as_str())
+    }
+    match (a, b) {
+        (BodyCompiled::Text(x), BodyCompiled::Text(y)) => source(x) == source(y),
+        (
+            BodyCompiled::Currency {
+                amount: a1,
+                code: c1,
+                fallback: f1,
+            },
+            BodyCompiled::Currency {
+                amount: a2,
+                code: c2,
+                fallback: f2,
+            },
+        ) => source(a1) == source(a2) && source(c1) == source(c2) && source(f1) == source(f2),
+        (
+            BodyCompiled::DateTime {
+                value: v1,
+                fallback: f1,
+            },
+            BodyCompiled::DateTime {
+                value: v2,
+                fallback: f2,
+            },
+        ) => source(v1) == source(v2) && source(f1) == source(f2),
+        _ => false,
+    }
+}
+
 /// Run a row's `where` filter, render its `to` and parse the number, reporting what fails.
 fn select<'a>(work: &Work<'a>, ctx: &crate::render::Scope<'_>, cx: &mut RowCx<'a>) -> Selected {
     let Work {
@@ -1148,18 +1225,18 @@ fn compile_row<'a>(
     ctx: &crate::render::Scope<'_>,
     cx: &mut RowCx<'a>,
     marks: &mut Marks,
-    known: Option<&Selected>,
-    record: Option<&mut Vec<Selected>>,
+    mut known: Option<&mut Found>,
+    mut record: Option<&mut Vec<Found>>,
 ) -> Option<Box<Message>> {
     let Work { renderer, set, .. } = *work;
     let provider = target.sender.provider;
-    let selected = match known {
+    let selected = match known.as_ref().map(|f| &f.selected) {
         Some(Selected::Filtered) => Selected::Filtered,
         Some(Selected::To(phone)) => Selected::To(phone.clone()),
         Some(Selected::Failed) | None => select(work, ctx, cx),
     };
-    if let Some(record) = record {
-        record.push(selected.clone());
+    if let Some(record) = record.as_mut() {
+        record.push(Found::new(selected.clone()));
     }
     let phone = match selected {
         Selected::To(phone) => phone,
@@ -1332,9 +1409,46 @@ fn compile_row<'a>(
             None => None,
         };
         let mut body = Vec::with_capacity(set.body.len());
+        let mut known_body = known.as_mut().and_then(|f| f.body.as_mut());
+        let mut clean: Option<Vec<Option<BodyParam>>> =
+            record.is_some().then(|| Vec::with_capacity(set.body.len()));
         for (i, param) in set.body.iter().enumerate() {
             let (what, what_fallback) = &work.names.body[i];
             let what = what.as_str();
+            if let Some(clean) = clean.as_mut() {
+                // A parameter skipped after a problem has no value to give.
+                clean.resize(i, None);
+            }
+            let taken = match (
+                work.body_from.get(i).copied().flatten(),
+                known_body.as_mut(),
+            ) {
+                (Some(j), Some((theirs, params))) => params.get_mut(j).and_then(|p| match p {
+                    Some(BodyParam::Text(_)) => p.take(),
+                    Some(_) if *theirs == language => p.take(),
+                    _ => None,
+                }),
+                _ => None,
+            };
+            if let Some(taken) = taken {
+                let (compiled, label) = match param {
+                    BodyCompiled::Text(c) => (c.as_ref(), what),
+                    BodyCompiled::Currency {
+                        amount, fallback, ..
+                    } => (
+                        fallback.as_ref().or(amount.as_ref()),
+                        what_fallback.as_str(),
+                    ),
+                    BodyCompiled::DateTime { value, fallback } => {
+                        (fallback.as_ref().or(value.as_ref()), what_fallback.as_str())
+                    }
+                };
+                let problems = check_text(taken.display(), TextUse::Body, provider);
+                cx.text_problems(compiled, label, problems, None);
+                body.push(taken);
+                continue;
+            }
+            let before = cx.problems.len();
             match param {
                 BodyCompiled::Text(c) => {
                     let value = render_or_report(renderer, c.as_ref(), ctx, cx, what)?;
@@ -1438,6 +1552,15 @@ fn compile_row<'a>(
                     });
                 }
             }
+            if let Some(clean) = clean.as_mut()
+                && body.len() == i + 1
+                && cx.problems.len() == before
+            {
+                clean.push(body.last().cloned());
+            }
+        }
+        if let (Some(clean), Some(last)) = (clean, record.as_mut().and_then(|r| r.last_mut())) {
+            last.body = Some((language.clone(), clean));
         }
         let mut buttons = Vec::with_capacity(set.buttons.len());
         for ((index, payload, c), what) in set.buttons.iter().zip(&work.names.buttons) {
@@ -1573,9 +1696,20 @@ mod tests {
         events: Vec<(usize, Option<String>)>,
     }
 
+    /// A message's recipient and what it reads.
+    fn shown(message: &Message) -> String {
+        match &message.content {
+            Content::Template(t) => {
+                let body: Vec<&str> = t.body.iter().map(BodyParam::display).collect();
+                format!("{} {}: {}", message.to, t.language, body.join(" | "))
+            }
+            Content::Text(text) => format!("{}: {text}", message.to),
+        }
+    }
+
     impl Sink for Recording {
         fn message(&mut self, campaign: usize, message: Box<Message>) -> bool {
-            self.events.push((campaign, Some(message.to)));
+            self.events.push((campaign, Some(shown(&message))));
             true
         }
 
@@ -1595,32 +1729,38 @@ mod tests {
     #[test]
     fn campaigns_sharing_a_csv_compile_in_one_pass() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let campaign = |name: &str, to: &str| {
+        let campaign = |name: &str, to: &str, language: &str| {
             format!(
                 "---\nkind: Campaign\nname: {name}\nsender: al\ntemplate: hello\n\
-                 recipients: {{ csv: data.csv }}\nto: \"{to}\"\nbody: [\"{{{{ name }}}}\"]\n\
+                 recipients: {{ csv: data.csv }}\nto: \"{to}\"\n{language}\
+                 body: [\"{{{{ name }}}}\", {{ currency: {{ amount: \"{{{{ amount }}}}\", \
+                 code: \"{{{{ cur }}}}\" }} }}, {{ date_time: \"{{{{ due }}}}\" }}]\n\
                  where: \"name != 'N7'\"\n"
             )
         };
         let yaml = format!(
             "kind: Sender\nname: al\nprovider: aldeamo\nenvironment: test\nfrom: \"573001112233\"\n\
              api_key: {{ env: K }}\nuser_id: {{ env: U }}\n---\nkind: Template\nname: hello\n\
-             language: es\nbody: \"Hola {{{{1}}}}\"\nparams: [text]\n\
+             language: [es, en]\nbody: \"Hola {{{{1}}}}, {{{{2}}}} el {{{{3}}}}\"\n\
+             params: [text, currency, date_time]\n\
              providers: {{ aldeamo: {{ namespace: ns }} }}\n{}{}{}",
-            campaign("a", "{{ phone }}"),
-            campaign("b", "{{ phone }}"),
-            campaign("c", "{{ other }}"),
+            campaign("a", "{{ phone }}", "language: \"{{ lang }}\"\n"),
+            campaign("b", "{{ phone }}", ""),
+            campaign("c", "{{ other }}", ""),
         );
         std::fs::write(dir.path().join("project.yaml"), yaml).unwrap();
-        let mut csv = String::from("phone,other,name\n");
+        let mut csv = String::from("phone,other,name,amount,cur,due,lang\n");
         for i in 0..1500 {
+            let amount = if i % 13 == 0 { "-5" } else { "1234.5" };
+            let cur = if i % 97 == 0 { "XX" } else { "COP" };
+            let lang = if i % 3 == 0 { "en" } else { "es" };
             csv.push_str(&format!(
-                "57300120{:04},57300130{:04},N{i}\n",
+                "57300120{:04},57300130{:04},N{i},{amount},{cur},2027-01-15,{lang}\n",
                 i % 1200,
                 i % 700
             ));
         }
-        csv.push_str("12,13,bad\n");
+        csv.push_str("12,13,bad,1,COP,2027-01-15,es\n");
         std::fs::write(dir.path().join("data.csv"), csv).unwrap();
         let compile = |sink: &mut dyn Sink, jobs: usize| {
             let mut sources = Sources::default();
@@ -1629,7 +1769,7 @@ mod tests {
             assert!(!diags.has_errors(), "{diags:?}");
             let options = RunOptions {
                 jobs,
-                keep: Keep::Recipient,
+                keep: Keep::Content,
             };
             let summaries = run(&loaded, options, &mut sources, &mut diags, sink);
             let counts: Vec<_> = summaries
@@ -1653,13 +1793,13 @@ mod tests {
                 .iter()
                 .position(|c| **c == *m.target.campaign)
                 .unwrap_or(9);
-            one_by_one.push((campaign, m.to));
+            one_by_one.push((campaign, shown(&m)));
             true
         });
         let expected = compile(&mut sequential, 2);
         drop(sequential);
-        assert_eq!(expected.0[0], (1501, 1, 299, 1, 1200, 299));
-        assert_eq!(expected.0[2], (1501, 1, 799, 1, 700, 799));
+        assert_eq!(expected.0[0], (1501, 1, 299, 14, 1187, 391));
+        assert_eq!(expected.0[2], (1501, 1, 799, 9, 692, 852));
         for jobs in [1, 2] {
             let mut recording = Recording { events: Vec::new() };
             assert_eq!(compile(&mut recording, jobs), expected);
