@@ -519,11 +519,12 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
         ..
     } = sink;
     lanes.finish(&mut |request| written.request(request));
-    let mut hasher = crate::apply::PlanHasher::default();
-    if let Some((mut plain, plain_hasher)) = plain {
-        hasher = plain_hasher;
-        plain.finish(&mut |request| hasher.add(&request));
-    }
+    let hasher = plain
+        .map(|(mut plain, mut hasher)| {
+            plain.finish(&mut |request| hasher.add(&request));
+            hasher
+        })
+        .unwrap_or_default();
     let Written {
         stats,
         error: mut write_error,

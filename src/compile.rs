@@ -881,6 +881,7 @@ fn run_group(
     sink: &mut Stopping<'_>,
     seen: &mut [Seen],
 ) -> Vec<CampaignSummary> {
+    let first = group.first().map_or(0, |m| m.index);
     let mut summaries: Vec<CampaignSummary> =
         group.iter().map(|m| new_summary(m.campaign)).collect();
     let mut prepared = Vec::new();
@@ -915,7 +916,7 @@ fn run_group(
         let campaign = p.member.campaign;
         let target = &campaign.target;
         if target.sender.provider == Provider::Mayten && campaign.tracking_number.is_none() {
-            summaries[p.member.index - group[0].index].warnings += 1;
+            summaries[p.member.index - first].warnings += 1;
             diags.push(
                 Diagnostic::new(Code::TrackingNumber, format!("campaign `{}` gives its Mayten destinations no tracking number", target.campaign))
                     .at(campaign.span)
@@ -970,7 +971,6 @@ fn run_group(
                 body_from,
             })
             .collect();
-        let first = group[0].index;
         let mut collectors: Vec<Collector<'_, '_>> = prepared
             .iter()
             .zip(&works)

@@ -10,11 +10,11 @@
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-/// Items per batch handed to a worker.
+/// Items per batch handed to a worker, the usual `batch` of [`ordered_map`] (the compiler
+/// hands chunks of this many rows, one chunk per batch).
 pub const BATCH: usize = 512;
 
-/// Batches read but not yet collected, per worker: with [`BATCH`] this bounds the items in
-/// flight.
+/// Batches read but not yet collected, per worker: this bounds the items in flight.
 const IN_FLIGHT: usize = 3;
 
 /// The number of threads to use when the caller does not say: the machine's cores.
