@@ -12,13 +12,15 @@ use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::emit::{Auth, Request};
-use crate::journal::{Journal, Record, Status};
 use crate::model::{Provider, Rate, SecretRef, Sender};
+use crate::state::{Intent, Outcome, Status, Store};
 
 /// Exit code: some messages failed or are uncertain.
 pub const EXIT_INCOMPLETE: i32 = 3;
 /// Exit code: the provider refused the credentials.
 pub const EXIT_CREDENTIALS: i32 = 4;
+/// Exit code: the state could not be written; the run stopped.
+pub const EXIT_STATE: i32 = 5;
 /// Exit code: interrupted (Ctrl-C); the next run resumes.
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -35,8 +37,6 @@ pub struct SendOptions {
     pub max_attempts: u32,
     /// Timeout of one HTTP request.
     pub timeout: Duration,
-    /// Resend recipients whose outcome is uncertain.
-    pub retry_uncertain: bool,
     /// Largest wait between retries.
     pub max_backoff: Duration,
 }
@@ -49,7 +49,6 @@ impl Default for SendOptions {
             rate_all: None,
             max_attempts: 8,
             timeout: Duration::from_secs(30),
-            retry_uncertain: false,
             max_backoff: Duration::from_secs(30),
         }
     }
@@ -124,10 +123,12 @@ impl Secrets {
 /// An event of the run, for `--format json` and the progress display.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Event {
-    /// `sent`, `failed`, `uncertain`, `retry`, `stopped`.
+    /// `sent`, `failed`, `unsent`, `uncertain`.
     pub event: &'static str,
     /// The campaign.
     pub campaign: String,
+    /// The recipient's key.
+    pub key: String,
     /// The recipient.
     pub to: String,
     /// The provider's message id.
@@ -149,6 +150,10 @@ pub struct RunCounts {
     pub failed: u64,
     /// Messages whose outcome is unknown.
     pub uncertain: u64,
+    /// Messages that provably never reached the provider.
+    pub unsent: u64,
+    /// Messages whose intent was recorded (the others were never attempted).
+    pub attempted: u64,
     /// Requests retried.
     pub retries: u64,
 }
@@ -203,7 +208,11 @@ pub type EventSink = Box<dyn FnMut(&Event) + Send>;
 struct Shared {
     client: reqwest::Client,
     secrets: Secrets,
-    journal: Arc<Mutex<Journal>>,
+    store: Arc<Mutex<Box<dyn Store>>>,
+    /// The slot of each campaign in the store.
+    slots: HashMap<Arc<str>, usize>,
+    /// The first error of the state, which stopped the run.
+    state_error: Mutex<Option<String>>,
     pacers: HashMap<String, Mutex<Pacer>>,
     stop: AtomicBool,
     credentials_refused: AtomicBool,
@@ -222,7 +231,8 @@ pub async fn send_all(
     mut requests: mpsc::Receiver<Request>,
     senders: &[Arc<Sender>],
     secrets: Secrets,
-    journal: Arc<Mutex<Journal>>,
+    store: Arc<Mutex<Box<dyn Store>>>,
+    slots: HashMap<Arc<str>, usize>,
     options: SendOptions,
     events: EventSink,
 ) -> RunResult {
@@ -247,7 +257,9 @@ pub async fn send_all(
     let shared = Arc::new(Shared {
         client,
         secrets,
-        journal,
+        store,
+        slots,
+        state_error: Mutex::new(None),
         pacers,
         stop: AtomicBool::new(false),
         credentials_refused: AtomicBool::new(false),
@@ -257,9 +269,6 @@ pub async fn send_all(
         written: std::sync::atomic::AtomicU64::new(0),
         synced: tokio::sync::Mutex::new(0),
     });
-    if let Ok(mut j) = shared.journal.lock() {
-        j.defer_sync();
-    }
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let ctrl_c = tokio::signal::ctrl_c();
@@ -299,18 +308,17 @@ pub async fn send_all(
     }
     requests.close();
     while tasks.join_next().await.is_some() {}
-    let synced = match shared.journal.lock() {
-        Ok(mut j) => j.sync(),
-        Err(e) => e.into_inner().sync(),
-    };
+    let synced = lock(&shared.store).sync();
     if let Err(err) = synced {
-        eprintln!("error: cannot sync the journal: {err}");
+        fail_state(&shared, err.cause.to_string());
     }
-    let counts = shared.counts.lock().map(|c| c.clone()).unwrap_or_default();
+    let counts = lock(&shared.counts).clone();
+    let state_error = lock(&shared.state_error).take();
     RunResult {
         counts,
         credentials_refused: shared.credentials_refused.load(Ordering::SeqCst),
         interrupted,
+        state_error,
     }
 }
 
@@ -323,12 +331,25 @@ pub struct RunResult {
     pub credentials_refused: bool,
     /// Ctrl-C stopped the run.
     pub interrupted: bool,
+    /// The state could not be written (the first error); the run stopped.
+    pub state_error: Option<String>,
+}
+
+/// Lock a mutex, also one a panicking task left poisoned.
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Stop the run because the state could not be written, keeping the first error.
+fn fail_state(shared: &Shared, error: String) {
+    lock(&shared.state_error).get_or_insert(error);
+    shared.stop.store(true, Ordering::SeqCst);
 }
 
 /// What one attempt came to.
 enum Attempt {
-    /// The provider answered; per recipient records.
-    Done(Vec<Record>),
+    /// The provider answered; per recipient outcomes.
+    Done(Vec<Outcome>),
     /// Nothing was sent (throttled or could not connect): try again after the delay.
     Retry(Duration, String),
     /// The outcome is unknown (sent but no answer).
@@ -337,12 +358,15 @@ enum Attempt {
     Refused(String),
 }
 
-fn record(request: &Request, i: usize, status: Status, attempts: u32) -> Record {
+/// The outcome of a request's recipient `i`; its slot is filled in by [`send_one`].
+fn record(request: &Request, i: usize, status: Status, attempts: u32) -> Outcome {
     let r = &request.recipients[i];
-    Record {
-        campaign: r.campaign.to_string(),
+    Outcome {
+        slot: 0,
+        key: r.key.clone(),
         to: r.to.clone(),
-        tracking_number: r.tracking_number.clone(),
+        tracking: r.tracking_number.clone(),
+        digest: r.digest,
         status,
         message_id: None,
         track_uuid: None,
@@ -352,9 +376,9 @@ fn record(request: &Request, i: usize, status: Status, attempts: u32) -> Record 
     }
 }
 
-fn all(request: &Request, status: Status, attempts: u32, error: Option<String>) -> Vec<Record> {
+fn all(request: &Request, status: Status, attempts: u32, error: Option<String>) -> Vec<Outcome> {
     (0..request.recipients.len())
-        .map(|i| Record {
+        .map(|i| Outcome {
             error: error.clone(),
             ..record(request, i, status, attempts)
         })
@@ -365,57 +389,25 @@ async fn send_one(shared: &Shared, request: Request) {
     if shared.stop.load(Ordering::SeqCst) {
         return;
     }
-    let request_id;
-    let earlier;
-    let ticket;
-    {
-        let mut journal = match shared.journal.lock() {
-            Ok(j) => j,
-            Err(e) => e.into_inner(),
-        };
-        request_id = journal.next_request_id();
-        earlier = request
-            .recipients
-            .iter()
-            .filter_map(|r| journal.record(&r.campaign, &r.to).map(|x| x.attempts))
-            .max()
-            .unwrap_or(0);
-        let recipients: Vec<(String, String, Option<String>)> = request
-            .recipients
-            .iter()
-            .map(|r| {
-                (
-                    r.campaign.to_string(),
-                    r.to.clone(),
-                    r.tracking_number.clone(),
-                )
-            })
-            .collect();
-        if journal
-            .intent(request_id, &recipients, earlier + 1)
-            .is_err()
-        {
-            shared.stop.store(true, Ordering::SeqCst);
-            return;
-        }
-        ticket = shared.written.fetch_add(1, Ordering::SeqCst) + 1;
-    }
-    if !durable(shared, ticket).await {
-        shared.stop.store(true, Ordering::SeqCst);
-        return;
+    let (request_id, earlier, ticket) = match record_intent(shared, &request) {
+        Ok(written) => written,
+        Err(err) => return fail_state(shared, err.cause.to_string()),
+    };
+    lock(&shared.counts).attempted += request.recipients.len() as u64;
+    if let Err(err) = durable(shared, ticket).await {
+        // The intent may not be on disk: the request must not leave. Its recipients stay
+        // without an outcome of this run and replay as uncertain if the intent did persist.
+        return fail_state(shared, err);
     }
     let mut attempts = 0;
-    let records = loop {
+    let outcomes = loop {
         attempts += 1;
         if let Some(pacer) = shared.pacers.get(&*request.sender) {
-            let at = pacer
-                .lock()
-                .map(|mut p| p.reserve(request.recipients.len()))
-                .unwrap_or_else(|_| Instant::now());
+            let at = lock(pacer).reserve(request.recipients.len());
             tokio::time::sleep_until(at.into()).await;
         }
         match attempt(shared, &request, attempts).await {
-            Attempt::Done(records) => break records,
+            Attempt::Done(outcomes) => break outcomes,
             Attempt::Uncertain(error) => {
                 break all(&request, Status::Uncertain, attempts, Some(error));
             }
@@ -425,22 +417,16 @@ async fn send_one(shared: &Shared, request: Request) {
                 break all(&request, Status::Unsent, attempts, Some(error));
             }
             Attempt::Retry(delay, error) => {
-                if attempts >= shared.options.max_attempts || shared.stop.load(Ordering::SeqCst) {
-                    let status = if shared.stop.load(Ordering::SeqCst) {
-                        Status::Unsent
+                let stopped = shared.stop.load(Ordering::SeqCst);
+                if attempts >= shared.options.max_attempts || stopped {
+                    let why = if stopped {
+                        format!("the run stopped before sending it: {error}")
                     } else {
-                        Status::Failed
+                        format!("gave up after {attempts} attempts: {error}")
                     };
-                    break all(
-                        &request,
-                        status,
-                        attempts,
-                        Some(format!("gave up after {attempts} attempts: {error}")),
-                    );
+                    break all(&request, Status::Unsent, attempts, Some(why));
                 }
-                if let Ok(mut c) = shared.counts.lock() {
-                    c.retries += 1;
-                }
+                lock(&shared.counts).retries += 1;
                 let jitter = Duration::from_millis(fastrand::u64(
                     0..=delay.as_millis().min(1000) as u64 / 2 + 1,
                 ));
@@ -448,32 +434,23 @@ async fn send_one(shared: &Shared, request: Request) {
             }
         }
     };
-    let records: Vec<Record> = records
+    let outcomes: Vec<Outcome> = outcomes
         .into_iter()
-        .map(|r| Record {
-            attempts: r.attempts + earlier,
-            ..r
+        .zip(&request.recipients)
+        .map(|(o, r)| Outcome {
+            attempts: o.attempts + earlier,
+            slot: shared.slots.get(&r.campaign).copied().unwrap_or(0),
+            ..o
         })
         .collect();
-    {
-        let mut journal = match shared.journal.lock() {
-            Ok(j) => j,
-            Err(e) => e.into_inner(),
-        };
-        if journal.outcome(request_id, &records).is_err() {
-            shared.stop.store(true, Ordering::SeqCst);
-        }
+    let recorded = lock(&shared.store).outcome(request_id, &outcomes);
+    if let Err(err) = recorded {
+        fail_state(shared, err.cause.to_string());
     }
-    let mut counts = match shared.counts.lock() {
-        Ok(c) => c,
-        Err(e) => e.into_inner(),
-    };
-    let mut events = match shared.events.lock() {
-        Ok(e) => e,
-        Err(e) => e.into_inner(),
-    };
-    for r in &records {
-        let event = match r.status {
+    let mut counts = lock(&shared.counts);
+    let mut events = lock(&shared.events);
+    for (o, r) in outcomes.iter().zip(&request.recipients) {
+        let event = match o.status {
             Status::Sent => {
                 counts.sent += 1;
                 "sent"
@@ -486,44 +463,82 @@ async fn send_one(shared: &Shared, request: Request) {
                 counts.uncertain += 1;
                 "uncertain"
             }
-            _ => "unsent",
+            Status::Unsent => {
+                counts.unsent += 1;
+                "unsent"
+            }
         };
         events(&Event {
             event,
-            campaign: r.campaign.clone(),
-            to: r.to.clone(),
-            message_id: r.message_id.clone(),
-            error: r.error.clone(),
-            attempts: r.attempts,
+            campaign: r.campaign.to_string(),
+            key: o.key.clone(),
+            to: o.to.clone(),
+            message_id: o.message_id.clone(),
+            error: o.error.clone(),
+            attempts: o.attempts,
         });
     }
 }
 
-/// Wait until the intent numbered `ticket` is on disk. One task at a time syncs every journal
-/// file written since the last sync, outside the journal's lock, so that the intents of all the
-/// requests waiting meanwhile share one fsync (group commit). False when the sync failed.
-async fn durable(shared: &Shared, ticket: u64) -> bool {
+/// Write the intents of a request's recipients: its id, the attempts they had before, and
+/// the request's ticket for [`durable`].
+fn record_intent(
+    shared: &Shared,
+    request: &Request,
+) -> Result<(u64, u32, u64), crate::state::StateError> {
+    let mut store = lock(&shared.store);
+    let request_id = store.next_request_id()?;
+    let slot = |campaign: &Arc<str>| shared.slots.get(campaign).copied().unwrap_or(0);
+    let earlier = request
+        .recipients
+        .iter()
+        .filter_map(|r| store.lookup(slot(&r.campaign), &r.key))
+        .map(|e| e.attempts())
+        .max()
+        .unwrap_or(0);
+    let single = request.recipients.len() == 1;
+    let intents: Vec<Intent<'_>> = request
+        .recipients
+        .iter()
+        .map(|r| Intent {
+            slot: slot(&r.campaign),
+            key: &r.key,
+            to: &r.to,
+            tracking: r.tracking_number.as_deref(),
+            digest: r.digest,
+            body: r
+                .body
+                .as_deref()
+                .or(single.then_some(request.body.as_str())),
+            attempt: earlier + 1,
+        })
+        .collect();
+    store.intent(request_id, &intents)?;
+    let ticket = shared.written.fetch_add(1, Ordering::SeqCst) + 1;
+    Ok((request_id, earlier, ticket))
+}
+
+/// Wait until the intent numbered `ticket` is durable. One task at a time runs the store's
+/// [`crate::state::Syncer`] outside the store's lock, so that the intents of every request
+/// waiting meanwhile share one sync (group commit).
+async fn durable(shared: &Shared, ticket: u64) -> Result<(), String> {
     let mut synced = shared.synced.lock().await;
     if *synced >= ticket {
-        return true;
+        return Ok(());
     }
-    let (target, handles) = {
-        let mut journal = match shared.journal.lock() {
-            Ok(j) => j,
-            Err(e) => e.into_inner(),
-        };
-        (shared.written.load(Ordering::SeqCst), journal.take_dirty())
+    let (target, syncer) = {
+        let mut store = lock(&shared.store);
+        (shared.written.load(Ordering::SeqCst), store.syncer())
     };
-    let Ok(handles) = handles else {
-        return false;
-    };
-    let ok = tokio::task::spawn_blocking(move || handles.iter().all(|h| h.sync_data().is_ok()))
-        .await
-        .unwrap_or(false);
-    if ok {
-        *synced = target;
+    let syncer = syncer.map_err(|e| e.cause.to_string())?;
+    match tokio::task::spawn_blocking(syncer).await {
+        Ok(Ok(())) => {
+            *synced = target;
+            Ok(())
+        }
+        Ok(Err(err)) => Err(format!("syncing it to disk failed: {err}")),
+        Err(err) => Err(format!("syncing it to disk failed: {err}")),
     }
-    ok
 }
 
 fn backoff(attempts: u32, max: Duration) -> Duration {
@@ -630,7 +645,7 @@ fn provider_errors(body: &Value, text: &str) -> String {
     }
 }
 
-fn accepted(request: &Request, body: &Value, attempts: u32) -> Vec<Record> {
+fn accepted(request: &Request, body: &Value, attempts: u32) -> Vec<Outcome> {
     match request.provider {
         Provider::Aldeamo => {
             let id = body
@@ -638,7 +653,7 @@ fn accepted(request: &Request, body: &Value, attempts: u32) -> Vec<Record> {
                 .and_then(Value::as_str)
                 .map(str::to_owned);
             (0..request.recipients.len())
-                .map(|i| Record {
+                .map(|i| Outcome {
                     message_id: id.clone(),
                     ..record(request, i, Status::Sent, attempts)
                 })
@@ -658,7 +673,7 @@ fn accepted(request: &Request, body: &Value, attempts: u32) -> Vec<Record> {
                 .map(|i| {
                     let mut r = record(request, i, Status::Sent, attempts);
                     r.track_uuid = track.clone();
-                    let by_tracking = r.tracking_number.as_ref().and_then(|t| {
+                    let by_tracking = r.tracking.as_ref().and_then(|t| {
                         responses.iter().find(|x| {
                             x.get("trackingNumber").and_then(Value::as_str) == Some(t.as_str())
                         })
@@ -804,6 +819,9 @@ mod tests {
                     campaign: Arc::from("c"),
                     to: format!("57300100000{i}"),
                     tracking_number: Some((*t).to_owned()),
+                    key: format!("k{i}"),
+                    digest: 0,
+                    body: None,
                 })
                 .collect(),
             auth: Auth::Bearer { token: None }.into(),

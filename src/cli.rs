@@ -138,12 +138,24 @@ pub struct ApplyArgs {
     /// Use URL as SENDER's base URL (plain http only on loopback addresses).
     #[arg(long, value_name = "SENDER=URL", value_parser = parse_endpoint)]
     pub endpoint: Vec<(String, String)>,
-    /// Where the journal lives.
+    /// The state folder: who was sent what, per campaign and target.
     #[arg(long, default_value = ".waform", value_name = "DIR")]
     pub state_dir: PathBuf,
     /// Send again to recipients whose outcome is uncertain (they may receive the message twice).
     #[arg(long)]
     pub retry_uncertain: bool,
+    /// Send again to recipients the provider refused.
+    #[arg(long)]
+    pub retry_failed: bool,
+    /// Send again, once, to recipients whose message has changed since it was sent.
+    #[arg(long)]
+    pub resend_changed: bool,
+    /// Go on although the campaign's `key:` changed while outcomes exist under the old one: every recipient is new under the new key.
+    #[arg(long)]
+    pub accept_changed_key: bool,
+    /// Go on although the sender's account changed while outcomes exist under the old one: every recipient is new to the new account.
+    #[arg(long)]
+    pub accept_changed_account: bool,
     /// Write one row per recipient to FILE (.csv, or .ndjson/.jsonl).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -157,9 +169,12 @@ pub struct ApplyArgs {
 pub struct StatusArgs {
     /// Files or folders to load; default `.`.
     pub paths: Vec<PathBuf>,
-    /// Where the journal lives.
+    /// The state folder.
     #[arg(long, default_value = ".waform", value_name = "DIR")]
     pub state_dir: PathBuf,
+    /// Show SENDER's state at URL (as sent with `apply --endpoint`) as its current target.
+    #[arg(long, value_name = "SENDER=URL", value_parser = parse_endpoint)]
+    pub endpoint: Vec<(String, String)>,
 }
 
 /// Arguments of `sandbox`.
@@ -230,7 +245,7 @@ pub struct PlanArgs {
     /// Write a plan file that `apply --plan` checks the sources against.
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
-    /// The journal `apply` keeps: recipients it already sent are counted apart (read only).
+    /// The state `apply` keeps: recipients that already have an outcome at their target are counted apart (read only).
     #[arg(long, default_value = ".waform", value_name = "DIR")]
     pub state_dir: PathBuf,
 }
@@ -488,8 +503,9 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     let hashing = args.out.is_some();
     let mut sink = PlanSink {
         campaigns: &loaded.project.campaigns,
-        journal: crate::journal::Journal::read_all(&args.state_dir).ok(),
+        state: plan_state(&loaded, &args.state_dir, &endpoints),
         already: 0,
+        drift: crate::state::Drift::default(),
         plain: hashing.then(|| {
             (
                 Emitter::new(&loaded.project.senders, &Endpoints::new()),
@@ -513,6 +529,8 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     );
     let PlanSink {
         already,
+        drift,
+        state,
         plain,
         mut lanes,
         mut written,
@@ -562,10 +580,13 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
         let mut text = plan_text(&loaded.project, &summaries, &stats, args.preview, ok);
         if already > 0 {
             text.push_str(&format!(
-                "{} already have an outcome in the journal (`{}`); apply sends only the others.\n",
+                "{} already have an outcome at their target (`{}`); apply sends only the others.\n",
                 count(already, "recipient"),
                 args.state_dir.display()
             ));
+        }
+        if let Some(store) = &state {
+            text.push_str(&drift_text(&**store, &drift));
         }
         if to_stdout {
             print!("{text}");
@@ -586,13 +607,57 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     }
 }
 
-/// `plan`'s sink: notes the recipients the journal already has, hashes the requests as
+/// The state `plan` reads: the campaigns' slots at their targets, or none when nothing was
+/// ever applied there (or it cannot be read, which `apply` will say).
+fn plan_state(
+    loaded: &compile::Loaded,
+    state_dir: &Path,
+    endpoints: &Endpoints,
+) -> Option<Box<dyn crate::state::Store>> {
+    let location = crate::state::Location::Folder(state_dir.to_owned());
+    if location.is_empty() {
+        return None;
+    }
+    let slots = loaded
+        .project
+        .campaigns
+        .iter()
+        .map(|c| crate::state::Slot::current(c, endpoints))
+        .collect();
+    location.read(slots).ok()
+}
+
+/// The lines `plan` adds for messages changed since they were sent.
+fn drift_text(store: &dyn crate::state::Store, drift: &crate::state::Drift) -> String {
+    let mut text = String::new();
+    for (at, slot) in store.slots().iter().enumerate() {
+        let changed = drift.count(at);
+        if changed == 0 {
+            continue;
+        }
+        text.push_str(&format!(
+            "{} of campaign {} changed since sent; `apply --resend-changed` sends them again:\n",
+            count(changed, "message"),
+            slot.campaign
+        ));
+        for line in drift.lines(store, at).unwrap_or_default() {
+            text.push_str(&format!("  {line}\n"));
+        }
+    }
+    text
+}
+
+/// `plan`'s sink: notes the recipients the state already has, hashes the requests as
 /// `apply` will send them (with `--out`), and counts and writes them (with `--emit`) in
 /// campaign order.
 struct PlanSink<'a, 't> {
     campaigns: &'a [crate::model::Campaign],
-    journal: Option<crate::journal::Journal>,
+    /// The state of the campaigns at their targets (slot `i` is campaign `i`), when there is any.
+    state: Option<Box<dyn crate::state::Store>>,
+    /// Messages that a plain `apply` would not send.
     already: u64,
+    /// Messages changed since they were sent.
+    drift: crate::state::Drift,
     /// With `--out`: an emitter without `--endpoint` overrides, and the hash of its requests.
     plain: Option<(Emitter, crate::apply::PlanHasher)>,
     lanes: Lanes,
@@ -623,10 +688,17 @@ impl Written<'_> {
 
 impl compile::Sink for PlanSink<'_, '_> {
     fn message(&mut self, campaign: usize, message: Box<crate::message::Message>) -> bool {
-        if let Some(j) = &self.journal
-            && j.is_done(&message.target.campaign, &message.to, false)
-        {
-            self.already += 1;
+        if let Some(store) = &self.state {
+            let key = &message.to;
+            let plan = crate::state::Plan::of(store.lookup(campaign, key), || {
+                crate::state::digest_of(&message)
+            });
+            if !plan.sends(crate::state::Resend::default()) {
+                self.already += 1;
+            }
+            if plan == crate::state::Plan::Changed {
+                self.drift.note(campaign, &message, key);
+            }
         }
         if let Some((plain, hasher)) = self.plain.as_mut() {
             plain.push(&message, &mut |request| hasher.add(&request));

@@ -3,7 +3,7 @@
 //! The pipeline: [`load`] YAML into spanned documents, check them against the [`schema`],
 //! validate them into the typed [`model`], [`check`] them, stream [`recipients`], [`render`]
 //! each into a [`message::Message`], and [`emit`] provider requests; [`apply`] sends them,
-//! recording each recipient in the [`journal`]. [`cli`] is the command line behind `main.rs`.
+//! recording each recipient in the delivery [`state`]. [`cli`] is the command line behind `main.rs`.
 //!
 //! Money is exact: WhatsApp's `amount_1000` comes from the decimal text, never through a float.
 //!
@@ -21,7 +21,6 @@ pub mod diagnostics;
 pub mod docs;
 pub mod emit;
 pub mod init;
-pub mod journal;
 pub mod load;
 pub mod message;
 pub mod model;
@@ -36,6 +35,7 @@ pub mod sandbox;
 pub mod schema;
 pub mod seen;
 pub mod send;
+pub mod state;
 #[cfg(test)]
 mod testing;
 pub mod validate;

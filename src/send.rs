@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::Mutex;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
@@ -15,8 +16,9 @@ use crate::cli::{
 use crate::compile;
 use crate::diagnostics::{Diagnostics, Sources};
 use crate::emit::{Emitter, Endpoints, Request};
-use crate::journal::Journal;
-use crate::model::{Environment, Rate};
+use crate::message::Message;
+use crate::model::Rate;
+use crate::state::{Drift, Location, Plan, Resend, Slot, Store, digest_of};
 
 fn parse_rate_arg(text: &str) -> Option<Rate> {
     crate::validate::parse_rate(text).or_else(|| {
@@ -26,15 +28,6 @@ fn parse_rate_arg(text: &str) -> Option<Rate> {
             .filter(|r| *r > 0.0 && r.is_finite())
             .map(Rate)
     })
-}
-
-/// (sent, failed, uncertain) per campaign name, from the journal.
-fn counts_by_campaign(journal: &Journal) -> HashMap<String, (u64, u64, u64)> {
-    journal
-        .counts()
-        .into_iter()
-        .map(|c| (c.campaign, (c.sent, c.failed, c.uncertain)))
-        .collect()
 }
 
 /// The tokio runtime of `apply` and `sandbox`; `None` (after saying why) when it cannot start.
@@ -47,6 +40,128 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
         Err(err) => {
             eprintln!("error: cannot start the runtime: {err}");
             None
+        }
+    }
+}
+
+/// The key a message is journaled under.
+fn key_of(message: &Message) -> &str {
+    &message.to
+}
+
+/// A sink that hands each message to a closure with its campaign's number.
+struct ByCampaign<F>(F);
+
+impl<F: FnMut(usize, Box<Message>) -> bool + Send> compile::Sink for ByCampaign<F> {
+    fn message(&mut self, campaign: usize, message: Box<Message>) -> bool {
+        (self.0)(campaign, message)
+    }
+}
+
+/// Open the state of the project's campaigns at their current targets; `None` after saying
+/// why (the exit code is [`apply::EXIT_STATE`]).
+fn open_state(location: &Location, slots: Vec<Slot>, writable: bool) -> Option<Box<dyn Store>> {
+    let opened = if writable {
+        location.open(slots)
+    } else {
+        location.read(slots)
+    };
+    match opened {
+        Ok(store) => {
+            if let Some(bad) = store.unreadable() {
+                eprintln!(
+                    "warning: {} in the state could not be read and were skipped (the first at {})",
+                    count(bad.lines, "line"),
+                    bad.first
+                );
+            }
+            Some(store)
+        }
+        Err(err) => {
+            eprintln!("error: cannot read or write {err}");
+            eprintln!(
+                "help: check that the folder exists, is writable, and is not used by another `waform apply`"
+            );
+            None
+        }
+    }
+}
+
+fn count(n: u64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Refuse a run whose key or account changed while outcomes exist under the old ones; true
+/// when the run may go on.
+fn check_conflicts(store: &dyn Store, args: &ApplyArgs) -> bool {
+    let mut ok = true;
+    for (at, slot) in store.slots().iter().enumerate() {
+        for conflict in store.conflicts(at) {
+            let other = &conflict.other;
+            let account_changed = other
+                .target
+                .as_ref()
+                .is_some_and(|t| Some(&t.account) != slot.target.as_ref().map(|s| &s.account));
+            let key_changed = other.key != slot.key;
+            let allowed = (!account_changed || args.accept_changed_account)
+                && (!key_changed || args.accept_changed_key);
+            if allowed {
+                continue;
+            }
+            ok = false;
+            let key_text = |key: &Option<String>| match key {
+                Some(k) => format!("key `{k}`"),
+                None => "the default key (the number)".to_owned(),
+            };
+            eprintln!(
+                "error: campaign `{}` has {} recorded under {} ({}), and none under {} ({}): every recipient would look new and be sent again",
+                slot.campaign,
+                count(conflict.outcomes, "outcome"),
+                other.target_text(),
+                key_text(&other.key),
+                slot.target_text(),
+                key_text(&slot.key),
+            );
+            let mut help = Vec::new();
+            if account_changed {
+                help.push("put back the sender's account (`from` / `source_id`), or pass --accept-changed-account to start this campaign over from the new account");
+            }
+            if key_changed {
+                help.push("put back the campaign's `key:`, or pass --accept-changed-key to start this campaign over under the new key");
+            }
+            eprintln!("help: {}; nothing was sent", help.join("; "));
+        }
+    }
+    ok
+}
+
+/// Per campaign: how many of its messages each kind of [`Plan`] has.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    new: u64,
+    unsent: u64,
+    failed: u64,
+    uncertain: u64,
+    changed: u64,
+    to_send: u64,
+}
+
+impl Tally {
+    fn add(&mut self, plan: Plan, sends: bool) {
+        match plan {
+            Plan::New => self.new += 1,
+            Plan::Unsent => self.unsent += 1,
+            Plan::Failed => self.failed += 1,
+            Plan::Uncertain => self.uncertain += 1,
+            Plan::Changed => self.changed += 1,
+            Plan::Sent => {}
+        }
+        if sends {
+            self.to_send += 1;
         }
     }
 }
@@ -71,7 +186,6 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     }
     let mut options = SendOptions {
         concurrency: args.concurrency.max(1),
-        retry_uncertain: args.retry_uncertain,
         max_attempts: args.max_attempts.max(1),
         ..SendOptions::default()
     };
@@ -95,6 +209,11 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             },
         }
     }
+    let resend = Resend {
+        failed: args.retry_failed,
+        uncertain: args.retry_uncertain,
+        changed: args.resend_changed,
+    };
     let used: Vec<_> = loaded
         .project
         .senders
@@ -120,31 +239,25 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             return EXIT_ERRORS;
         }
     };
-    let campaigns: Vec<String> = loaded
-        .project
-        .campaigns
+    let campaigns = &loaded.project.campaigns;
+    let location = Location::Folder(args.state_dir.clone());
+    let slots: Vec<Slot> = campaigns
         .iter()
-        .map(|c| c.target.campaign.to_string())
+        .map(|c| Slot::current(c, &endpoints))
         .collect();
-    let names: Vec<&str> = campaigns.iter().map(String::as_str).collect();
-    let journal = match Journal::open(&args.state_dir, &names) {
-        Ok(j) => j,
-        Err(err) => {
-            eprintln!(
-                "error: cannot open the journal in `{}`: {err}",
-                args.state_dir.display()
-            );
-            return EXIT_ERRORS;
-        }
+    let Some(store) = open_state(&location, slots, true) else {
+        return apply::EXIT_STATE;
     };
-    // Pass 1: compile everything, as `plan`; count what is pending; hash for --plan.
+    if !check_conflicts(&*store, args) {
+        return EXIT_ERRORS;
+    }
+    // Pass 1: compile everything, as `plan`; count what is to send; hash for --plan.
     let mut stats = crate::cli::RequestStats::default();
     let mut emitter = Emitter::new(&loaded.project.senders, &endpoints);
     let mut plain = Emitter::new(&loaded.project.senders, &Endpoints::new());
     let hashing = args.plan.is_some();
     let mut hasher = PlanHasher::default();
-    let mut pending = 0u64;
-    let retry_uncertain = args.retry_uncertain;
+    let mut tallies = vec![Tally::default(); campaigns.len()];
     let summaries = {
         let mut on_request = |r: Request| stats.add(&r);
         let mut on_plain = |r: Request| hasher.add(&r);
@@ -153,21 +266,22 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             cli.run_options(crate::compile::Keep::Encoded),
             &mut sources,
             &mut diags,
-            &mut |message: Box<crate::message::Message>| {
-                if !journal.is_done(&message.target.campaign, &message.to, retry_uncertain) {
-                    pending += 1;
-                }
+            &mut ByCampaign(|campaign: usize, message: Box<Message>| {
+                let entry = store.lookup(campaign, key_of(&message));
+                let plan = Plan::of(entry, || digest_of(&message));
+                tallies[campaign].add(plan, plan.sends(resend));
                 if hashing {
                     plain.push(&message, &mut on_plain);
                 }
                 emitter.push_owned(message, &mut on_request);
                 true
-            },
+            }),
         );
         emitter.finish(&mut on_request);
         plain.finish(&mut on_plain);
         summaries
     };
+    let pending: u64 = tallies.iter().map(|t| t.to_send).sum();
     crate::cli::report(cli, &diags, &sources);
     if diags.has_errors() {
         eprintln!("Apply refused: fix the errors above. Nothing was sent.");
@@ -204,16 +318,16 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             return EXIT_ERRORS;
         }
     }
-    let production: Vec<&str> = used
+    let real: Vec<&str> = used
         .iter()
-        .filter(|s| s.environment == Environment::Production)
+        .filter(|s| crate::state::is_real_host(s, &endpoints))
         .map(|s| &*s.name)
         .collect();
-    if !production.is_empty() && !args.yes && args.plan.is_none() && pending > 0 {
+    if !real.is_empty() && !args.yes && args.plan.is_none() && pending > 0 {
         if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
             eprint!(
-                "Send {pending} messages through production senders ({})? Type `yes` to go on: ",
-                production.join(", ")
+                "Send {pending} real messages through {}? Type `yes` to go on: ",
+                real.join(", ")
             );
             let _ = std::io::stderr().flush();
             let mut answer = String::new();
@@ -224,8 +338,11 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             }
         } else {
             eprintln!(
-                "error: senders {} are in production; pass --yes (or --plan PLAN) to send for real. Nothing was sent.",
-                production.join(", ")
+                "error: senders {} send real messages (their provider's real host); pass --yes (or --plan PLAN) to send. Nothing was sent.",
+                real.join(", ")
+            );
+            eprintln!(
+                "help: to try the campaign first, run `waform sandbox` and `waform apply --endpoint SENDER=http://127.0.0.1:8787`"
             );
             return EXIT_ERRORS;
         }
@@ -233,13 +350,25 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     if pending == 0 {
         if !cli.quiet {
             eprintln!(
-                "Nothing to send: every recipient already has an outcome (see `waform status`)."
+                "Nothing to send: every recipient already has an outcome at its target (see `waform status`)."
             );
         }
-        return finish(args, &journal, &campaigns, None, cli);
+        return finish(
+            cli,
+            args,
+            &*store,
+            &tallies,
+            &vec![0; campaigns.len()],
+            None,
+        );
     }
-    // Pass 2: compile again, streaming the pending messages into the sender.
-    let journal = Arc::new(Mutex::new(journal));
+    // Pass 2: compile again, streaming the messages to send into the sender.
+    let slot_of: HashMap<Arc<str>, usize> = campaigns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.target.campaign.clone(), i))
+        .collect();
+    let store = Arc::new(Mutex::new(store));
     let Some(runtime) = runtime() else {
         return EXIT_ERRORS;
     };
@@ -258,29 +387,33 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     };
     let json_events = cli.format == FormatArg::Json;
     let bar = progress.clone();
-    let tallies = Arc::new(Mutex::new((0u64, 0u64)));
-    let tallies_in = tallies.clone();
+    let done = Arc::new(Mutex::new((vec![0u64; campaigns.len()], 0u64, 0u64)));
+    let done_in = done.clone();
+    let slots_in = slot_of.clone();
     let events: Box<dyn FnMut(&Event) + Send> = Box::new(move |event: &Event| {
         if json_events {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{}", apply::event_line(event));
         }
-        if let Some(bar) = &bar {
-            if let Ok(mut t) = tallies_in.lock() {
-                match event.event {
-                    "failed" => t.0 += 1,
-                    "uncertain" => t.1 += 1,
-                    _ => {}
-                }
-                bar.set_message(format!("· {} failed · {} uncertain", t.0, t.1));
+        if let Ok(mut t) = done_in.lock() {
+            if let Some(&slot) = slots_in.get(event.campaign.as_str()) {
+                t.0[slot] += 1;
             }
-            bar.inc(1);
+            match event.event {
+                "failed" => t.1 += 1,
+                "uncertain" => t.2 += 1,
+                _ => {}
+            }
+            if let Some(bar) = &bar {
+                bar.set_message(format!("· {} failed · {} uncertain", t.1, t.2));
+                bar.inc(1);
+            }
         }
     });
     let senders = loaded.project.senders.clone();
-    let journal_for_send = journal.clone();
+    let store_for_send = store.clone();
     let result = std::thread::scope(|scope| {
-        let journal_for_compile = journal.clone();
+        let store_for_compile = store.clone();
         let loaded_ref = &loaded;
         let endpoints_ref = &endpoints;
         let run_options = cli.run_options(crate::compile::Keep::Encoded);
@@ -288,6 +421,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             let mut sources = Sources::default();
             let mut diags = Diagnostics::new();
             let mut emitter = Emitter::new(&loaded_ref.project.senders, endpoints_ref);
+            emitter.keep_bodies(true);
             let open = std::sync::atomic::AtomicBool::new(true);
             let mut on_request = |request: Request| {
                 if open.load(Relaxed) && tx.blocking_send(request).is_err() {
@@ -299,16 +433,19 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
                 run_options,
                 &mut sources,
                 &mut diags,
-                &mut |message: Box<crate::message::Message>| {
-                    let done = journal_for_compile
-                        .lock()
-                        .map(|j| j.is_done(&message.target.campaign, &message.to, retry_uncertain))
-                        .unwrap_or(true);
-                    if !done {
+                &mut ByCampaign(|campaign: usize, message: Box<Message>| {
+                    let sends = match store_for_compile.lock() {
+                        Ok(store) => {
+                            let entry = store.lookup(campaign, key_of(&message));
+                            Plan::of(entry, || digest_of(&message)).sends(resend)
+                        }
+                        Err(_) => false,
+                    };
+                    if sends {
                         emitter.push_owned(message, &mut on_request);
                     }
                     open.load(Relaxed)
-                },
+                }),
             );
             if open.load(Relaxed) {
                 emitter.finish(&mut on_request);
@@ -318,7 +455,8 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             rx,
             &senders,
             secrets,
-            journal_for_send,
+            store_for_send,
+            slot_of,
             options,
             events,
         ));
@@ -328,61 +466,85 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let journal = match Arc::try_unwrap(journal) {
-        Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
-        Err(_) => {
-            eprintln!("error: the journal is still in use");
-            return EXIT_ERRORS;
-        }
+    let Ok(store) = Arc::try_unwrap(store) else {
+        eprintln!("error: the state is still in use");
+        return EXIT_ERRORS;
     };
-    finish(args, &journal, &campaigns, Some(&result), cli)
+    let store = store.into_inner().unwrap_or_else(|e| e.into_inner());
+    let outcomes = done.lock().map(|t| t.0.clone()).unwrap_or_default();
+    finish(cli, args, &*store, &tallies, &outcomes, Some(&result))
 }
 
+/// Report, summarise and choose the exit code of a run: `tallies` are what pass 1 found per
+/// campaign, `outcomes` how many outcomes this run recorded per campaign.
 fn finish(
-    args: &ApplyArgs,
-    journal: &Journal,
-    campaigns: &[String],
-    result: Option<&apply::RunResult>,
     cli: &Cli,
+    args: &ApplyArgs,
+    store: &dyn Store,
+    tallies: &[Tally],
+    outcomes: &[u64],
+    result: Option<&apply::RunResult>,
 ) -> i32 {
+    let location = args.state_dir.display().to_string();
     if let Some(report) = &args.report {
-        let wanted: std::collections::HashSet<&str> =
-            campaigns.iter().map(String::as_str).collect();
-        if let Err(err) = crate::journal::write_report(
-            report,
-            journal
-                .records()
-                .filter(|r| wanted.contains(r.campaign.as_str())),
-        ) {
+        let slots: Vec<usize> = (0..store.slots().len()).collect();
+        if let Err(err) = crate::state::report::write(report, store, &slots) {
             eprintln!(
                 "error: cannot write the report `{}`: {err}",
                 report.display()
             );
         }
     }
-    let counts = counts_by_campaign(journal);
     let mut incomplete = false;
-    for campaign in campaigns {
-        let (sent, failed, uncertain) = counts.get(campaign).copied().unwrap_or_default();
-        incomplete |= failed > 0 || uncertain > 0;
+    for (at, slot) in store.slots().iter().enumerate() {
+        let counts = store.counts(at);
+        let tally = tallies.get(at).copied().unwrap_or_default();
+        let done = outcomes.get(at).copied().unwrap_or(0);
+        let pending = tally.to_send.saturating_sub(done).min(tally.new);
+        incomplete |= counts.failed + counts.unsent + counts.uncertain + pending > 0;
         if cli.format == FormatArg::Json {
             println!(
                 "{}",
-                serde_json::json!({"event": "summary", "campaign": campaign, "sent": sent, "failed": failed, "uncertain": uncertain})
+                serde_json::json!({"event": "summary", "campaign": slot.campaign, "target": slot.target_text(), "sent": counts.sent, "failed": counts.failed, "unsent": counts.unsent, "uncertain": counts.uncertain, "pending": pending})
             );
         } else if !cli.quiet {
-            eprintln!("campaign {campaign}: {sent} sent, {failed} failed, {uncertain} uncertain");
+            eprintln!(
+                "campaign {} → {}: {} sent, {} failed, {} unsent, {} uncertain, {} pending",
+                slot.campaign,
+                slot.target_text(),
+                counts.sent,
+                counts.failed,
+                counts.unsent,
+                counts.uncertain,
+                pending
+            );
+            for line in hints(&counts, pending) {
+                eprintln!("  {line}");
+            }
         }
     }
     if let Some(result) = result {
+        let c = &result.counts;
+        let planned: u64 = tallies.iter().map(|t| t.to_send).sum();
+        let never = planned.saturating_sub(c.attempted);
         if !cli.quiet && cli.format != FormatArg::Json {
-            eprintln!(
-                "This run: {} sent, {} failed, {} uncertain, {} retries.",
-                result.counts.sent,
-                result.counts.failed,
-                result.counts.uncertain,
-                result.counts.retries
+            let mut line = format!(
+                "This run: {} sent, {} failed, {} unsent, {} uncertain, {} retries",
+                c.sent, c.failed, c.unsent, c.uncertain, c.retries
             );
+            if never > 0 {
+                line.push_str(&format!("; {never} never attempted"));
+            }
+            eprintln!("{line}.");
+        }
+        if let Some(err) = &result.state_error {
+            eprintln!(
+                "error: the state in `{location}` could not be written: {err}; the run stopped"
+            );
+            eprintln!(
+                "help: {never} messages were never attempted and nothing was sent without a durable intent; free space or fix the folder, then apply again to resume"
+            );
+            return apply::EXIT_STATE;
         }
         if result.credentials_refused {
             eprintln!(
@@ -402,40 +564,197 @@ fn finish(
     }
 }
 
+/// What would send the recipients left, by outcome.
+fn hints(counts: &crate::state::Counts, pending: u64) -> Vec<String> {
+    let mut lines = Vec::new();
+    if pending > 0 {
+        lines.push(format!(
+            "{pending} not yet tried: `waform apply` sends them"
+        ));
+    }
+    if counts.unsent > 0 {
+        lines.push(format!(
+            "{} unsent never reached the provider: `waform apply` sends them",
+            counts.unsent
+        ));
+    }
+    if counts.failed > 0 {
+        lines.push(format!(
+            "{} failed (refused by the provider): `waform apply --retry-failed` sends them again",
+            counts.failed
+        ));
+    }
+    if counts.uncertain > 0 {
+        lines.push(format!(
+            "{} uncertain (may have been received): `waform apply --retry-uncertain` sends them again, possibly twice",
+            counts.uncertain
+        ));
+    }
+    lines
+}
+
+/// The slots `status` shows: each campaign's current one, then the others the state holds.
+fn status_slots(
+    loaded: &compile::Loaded,
+    location: &Location,
+    endpoints: &Endpoints,
+) -> Result<(Vec<Slot>, Vec<Vec<usize>>), crate::state::StateError> {
+    let campaigns = &loaded.project.campaigns;
+    let names: Vec<&str> = campaigns.iter().map(|c| &*c.target.campaign).collect();
+    let found = location.discover(&names)?;
+    let mut slots = Vec::new();
+    let mut of_campaign = vec![Vec::new(); campaigns.len()];
+    for (i, campaign) in campaigns.iter().enumerate() {
+        let current = Slot::current(campaign, endpoints);
+        let others = found.iter().filter(|s| {
+            s.campaign == *campaign.target.campaign
+                && (s.target != current.target || s.key != current.key)
+        });
+        of_campaign[i].push(slots.len());
+        slots.push(current.clone());
+        for other in others {
+            of_campaign[i].push(slots.len());
+            slots.push(other.clone());
+        }
+    }
+    Ok((slots, of_campaign))
+}
+
 /// `waform status`.
 pub fn status(cli: &Cli, args: &StatusArgs) -> i32 {
-    let Some((loaded, _, _)) = crate::cli::load_clean(cli, &args.paths) else {
+    let Some((loaded, mut sources, mut diags)) = crate::cli::load_clean(cli, &args.paths) else {
         return EXIT_ERRORS;
     };
-    let campaigns: Vec<&str> = loaded
-        .project
-        .campaigns
-        .iter()
-        .map(|c| &*c.target.campaign)
-        .collect();
-    let journal = match Journal::read_all(&args.state_dir) {
-        Ok(j) => j,
+    let endpoints: Endpoints = args.endpoint.iter().cloned().collect();
+    let location = Location::Folder(args.state_dir.clone());
+    let (slots, of_campaign) = match status_slots(&loaded, &location, &endpoints) {
+        Ok(found) => found,
         Err(err) => {
-            eprintln!(
-                "error: cannot read the journal in `{}`: {err}",
-                args.state_dir.display()
-            );
-            return EXIT_ERRORS;
+            eprintln!("error: cannot read {err}");
+            return apply::EXIT_STATE;
         }
     };
-    let counts = counts_by_campaign(&journal);
-    for campaign in campaigns {
-        let (sent, failed, uncertain) = counts.get(campaign).copied().unwrap_or_default();
-        if cli.format == FormatArg::Json {
+    let Some(store) = open_state(&location, slots, false) else {
+        return apply::EXIT_STATE;
+    };
+    let mut pending = vec![0u64; store.slots().len()];
+    let mut drift = Drift::default();
+    compile::run(
+        &loaded,
+        cli.run_options(crate::compile::Keep::Encoded),
+        &mut sources,
+        &mut diags,
+        &mut ByCampaign(|campaign: usize, message: Box<Message>| {
+            for &slot in &of_campaign[campaign] {
+                let key = key_of(&message);
+                match Plan::of(store.lookup(slot, key), || digest_of(&message)) {
+                    Plan::New => pending[slot] += 1,
+                    Plan::Changed => drift.note(slot, &message, key),
+                    _ => {}
+                }
+            }
+            true
+        }),
+    );
+    crate::cli::report(cli, &diags, &sources);
+    if diags.has_errors() {
+        return EXIT_ERRORS;
+    }
+    let rows: Vec<serde_json::Value> = store
+        .slots()
+        .iter()
+        .enumerate()
+        .map(|(at, slot)| {
+            let c = store.counts(at);
+            serde_json::json!({
+                "campaign": slot.campaign,
+                "target": slot.target_text(),
+                "sent": c.sent,
+                "failed": c.failed,
+                "unsent": c.unsent,
+                "uncertain": c.uncertain,
+                "changed": drift.count(at),
+                "pending": pending[at],
+            })
+        })
+        .collect();
+    if cli.format == FormatArg::Json {
+        println!("{}", serde_json::json!({"version": 1, "campaigns": rows}));
+        return EXIT_OK;
+    }
+    print!("{}", status_table(&rows));
+    for (at, slot) in store.slots().iter().enumerate() {
+        let changed = drift.count(at);
+        if changed > 0 {
             println!(
-                "{}",
-                serde_json::json!({"campaign": campaign, "sent": sent, "failed": failed, "uncertain": uncertain})
+                "\n{} → {}: {changed} changed since sent; `waform apply --resend-changed` sends them again:",
+                slot.campaign,
+                slot.target_text(),
             );
-        } else {
-            println!("{campaign}: {sent} sent, {failed} failed, {uncertain} uncertain");
+            match drift.lines(&*store, at) {
+                Ok(lines) => lines.iter().for_each(|l| println!("  {l}")),
+                Err(err) => eprintln!("error: cannot read {err}"),
+            }
+        }
+        if slot.target.is_none() {
+            let sender = loaded
+                .project
+                .campaigns
+                .iter()
+                .find(|c| *c.target.campaign == slot.campaign)
+                .map(|c| crate::emit::default_base_url(&c.target.sender));
+            println!(
+                "\nnote: `legacy` is {}'s journal from before waform kept state per target ({}). It counts for the sender's default host{}. If those messages went to the sandbox or an --endpoint, delete that file.",
+                slot.campaign,
+                crate::state::local::legacy_path(&args.state_dir, &slot.campaign).display(),
+                sender.map(|h| format!(" ({h})")).unwrap_or_default(),
+            );
         }
     }
     EXIT_OK
+}
+
+/// The human `status` table: one row per campaign and target.
+fn status_table(rows: &[serde_json::Value]) -> String {
+    const NUMBERS: [&str; 6] = [
+        "sent",
+        "failed",
+        "unsent",
+        "uncertain",
+        "changed",
+        "pending",
+    ];
+    let text = |row: &serde_json::Value, field: &str| match &row[field] {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let width = |field: &str, title: &str| {
+        rows.iter()
+            .map(|r| text(r, field).chars().count())
+            .chain([title.len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (wc, wt) = (width("campaign", "CAMPAIGN"), width("target", "TARGET"));
+    let mut out = format!("{:<wc$}  {:<wt$}", "CAMPAIGN", "TARGET");
+    for n in NUMBERS {
+        out.push_str(&format!("  {:>w$}", n.to_uppercase(), w = width(n, n)));
+    }
+    out = out.trim_end().to_owned();
+    out.push('\n');
+    for row in rows {
+        let mut line = format!(
+            "{:<wc$}  {:<wt$}",
+            text(row, "campaign"),
+            text(row, "target")
+        );
+        for n in NUMBERS {
+            line.push_str(&format!("  {:>w$}", text(row, n), w = width(n, n)));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// `waform sandbox`.

@@ -98,6 +98,21 @@ fn waform_for(dir: &Path, senders: &[&str], sandbox: &str, key: &str, extra: &[&
     cmd
 }
 
+/// `waform status . --format json` in `dir`: its rows, after checking the document's shape.
+fn status_json(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let out = Command::new(env!("CARGO_BIN_EXE_waform"))
+        .current_dir(dir)
+        .args(["status", ".", "--format", "json"])
+        .args(extra)
+        .output()
+        .expect("status");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(doc["version"], 1);
+    doc["campaigns"].as_array().cloned().unwrap_or_default()
+}
+
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run waform")
 }
@@ -192,10 +207,9 @@ fn sends_once_with_exact_requests_and_resumes_to_nothing() {
     assert_eq!(counts.len(), 10);
     assert!(counts.values().all(|c| *c == 1));
     let report = std::fs::read_to_string(dir.path().join("report.csv")).expect("report");
-    assert!(
-        report
-            .starts_with("campaign,to,tracking_number,status,message_id,track_uuid,error,attempts")
-    );
+    assert!(report.starts_with(
+        "campaign,target,key,to,tracking_number,status,message_id,track_uuid,error,attempts,warning\n"
+    ));
     assert_eq!(report.lines().count(), 11);
     let again = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]));
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
@@ -204,16 +218,25 @@ fn sends_once_with_exact_requests_and_resumes_to_nothing() {
         received.len(),
         "re-applying sends nothing"
     );
-    let status = Command::new(env!("CARGO_BIN_EXE_waform"))
-        .current_dir(dir.path())
-        .args(["status", "."])
-        .output()
-        .expect("status");
-    let status_text = String::from_utf8_lossy(&status.stdout);
-    assert!(
-        status_text.contains("ready-aldeamo: 5 sent, 0 failed, 0 uncertain"),
-        "{status_text}"
+    let rows = status_json(dir.path(), &[]);
+    let row = |campaign: &str, target: &str| {
+        rows.iter()
+            .find(|r| r["campaign"] == campaign && r["target"] == target)
+            .cloned()
+            .unwrap_or_else(|| panic!("no row for {campaign} at {target}: {rows:?}"))
+    };
+    let sandbox_aldeamo = format!("aldeamo {} from 573001112233", sandbox.url());
+    assert_eq!(
+        row("ready-aldeamo", &sandbox_aldeamo),
+        serde_json::json!({"campaign": "ready-aldeamo", "target": sandbox_aldeamo, "sent": 5, "failed": 0, "unsent": 0, "uncertain": 0, "changed": 0, "pending": 0})
     );
+    let real = "aldeamo https://apitellitwatest.aldeamo.com from 573001112233";
+    assert_eq!(
+        row("ready-aldeamo", real)["sent"],
+        0,
+        "the sandbox is not the real host"
+    );
+    assert_eq!(row("ready-aldeamo", real)["pending"], 5);
     assert!(
         !text(&out).contains(API_KEY) && !text(&out).contains(TOKEN),
         "secrets never printed"
@@ -430,7 +453,7 @@ fn killed_run_resumes_without_duplicates() {
     rt.block_on(sandbox.shutdown());
 }
 
-/// Production senders are refused without --yes when no terminal can confirm, before anything is sent.
+/// Sends to a provider's real host (Aldeamo production, any Mayten sender) are refused without --yes when no terminal can confirm, before anything is sent; the sandbox needs no gate.
 #[test]
 fn production_needs_yes() {
     let rt = runtime();
@@ -439,12 +462,27 @@ fn production_needs_yes() {
         .expect("sandbox");
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(2, 0), true, 10);
-    let out = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]));
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    assert!(text(&out).contains("--yes"));
+    for senders in [&["mayten-co"][..], &["aldeamo-co"], &[]] {
+        let out = run(&mut waform_for(
+            dir.path(),
+            senders,
+            &sandbox.url(),
+            API_KEY,
+            &[],
+        ));
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(text(&out).contains("pass --yes"), "{}", text(&out));
+        assert!(text(&out).contains("Nothing was sent"), "{}", text(&out));
+    }
     assert!(sandbox.received().is_empty());
-    let yes = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &["--yes"]));
-    assert_eq!(yes.status.code(), Some(0), "{}", text(&yes));
+    let sandboxed = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]));
+    assert_eq!(
+        sandboxed.status.code(),
+        Some(0),
+        "no gate when every sender goes to an --endpoint: {}",
+        text(&sandboxed)
+    );
+    assert_eq!(sandbox.accepted().len(), 4);
     rt.block_on(sandbox.shutdown());
 }
 
@@ -498,9 +536,11 @@ fn dropped_connections_are_uncertain() {
         first,
         "uncertain messages are not sent again"
     );
+    let port = sandbox.addr.port();
+    rt.block_on(sandbox.shutdown());
     let healthy = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+        .block_on(Sandbox::start(port, config(Faults::default())))
+        .expect("sandbox on the same port: the same target");
     let retried = run(&mut waform(
         dir.path(),
         &healthy.url(),
@@ -519,7 +559,6 @@ fn dropped_connections_are_uncertain() {
         "{report}"
     );
     rt.block_on(healthy.shutdown());
-    rt.block_on(sandbox.shutdown());
 }
 
 /// Ctrl-C stops taking new work, records what was in flight, exits 130, and the next run resumes.
@@ -654,6 +693,10 @@ fn plan_reads_the_journal() {
         Command::new(env!("CARGO_BIN_EXE_waform"))
             .current_dir(dir)
             .args(["plan", ".", "--detailed-exitcode"])
+            .arg("--endpoint")
+            .arg(format!("aldeamo-co={}", sandbox.url()))
+            .arg("--endpoint")
+            .arg(format!("mayten-co={}", sandbox.url()))
             .output()
             .expect("plan")
     };

@@ -839,6 +839,9 @@ mod tests {
                 campaign: "cta".into(),
                 to: "573137XXXXXX".into(),
                 tracking_number: None,
+                key: "573137XXXXXX".into(),
+                digest: request.recipients[0].digest,
+                body: None,
             }]
         );
         assert_eq!(

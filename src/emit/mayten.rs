@@ -773,6 +773,9 @@ mod tests {
                 campaign: "c".into(),
                 to: "5".into(),
                 tracking_number: None,
+                key: "5".into(),
+                digest: requests[0].recipients[0].digest,
+                body: None,
             }]
         );
     }

@@ -25,6 +25,17 @@ pub struct Recipient {
     pub to: String,
     /// The destination's tracking number (Mayten), echoed back in the provider's response.
     pub tracking_number: Option<String>,
+    /// STUB(key): the recipient's key.
+    pub key: String,
+    /// STUB(key): digest of this recipient's provider JSON.
+    pub digest: u64,
+    /// STUB(key): this recipient's provider JSON, when kept.
+    pub body: Option<String>,
+}
+
+/// STUB(key): the digest of a provider JSON.
+pub fn digest(json: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(json.as_bytes())
 }
 
 /// Which secrets a request is signed with (references only, never values).
@@ -252,7 +263,7 @@ pub fn default_base_url(sender: &Sender) -> &'static str {
 
 /// The base URL a sender's requests go to: its `--endpoint` override (without a trailing
 /// `/`), else its default.
-fn base_url<'a>(sender: &Sender, endpoints: &'a Endpoints) -> &'a str {
+pub fn base_url<'a>(sender: &Sender, endpoints: &'a Endpoints) -> &'a str {
     match endpoints.get(&*sender.name) {
         Some(url) => url.trim_end_matches('/'),
         None => default_base_url(sender),
@@ -301,6 +312,9 @@ impl Emitter {
             campaign: Arc::clone(&message.target.campaign),
             to: message.to.clone(),
             tracking_number: message.tracking_number.clone(),
+            key: message.to.clone(),
+            digest: message.encoded.as_deref().map_or(0, digest),
+            body: None,
         };
         self.push_encoded(message, message.encoded.clone(), recipient, out);
     }
@@ -312,10 +326,14 @@ impl Emitter {
             // Serialised here, from the message's own fields.
             return self.push(&message, out);
         };
+        let key = message.to.clone();
         let recipient = Recipient {
             campaign: Arc::clone(&message.target.campaign),
             to: std::mem::take(&mut message.to),
             tracking_number: message.tracking_number.take(),
+            key,
+            digest: digest(&encoded),
+            body: None,
         };
         self.push_encoded(&message, Some(encoded), recipient, out);
     }
@@ -351,6 +369,9 @@ impl Emitter {
             }
         }
     }
+
+    /// STUB(key): keep each recipient's provider JSON in its request.
+    pub fn keep_bodies(&mut self, _yes: bool) {}
 
     /// Flush the partial batches, in a deterministic order: Mayten groups in the order their
     /// first message arrived.
