@@ -213,6 +213,9 @@ pub struct SandboxArgs {
     /// Answer the first N requests with 429.
     #[arg(long, default_value_t = 0)]
     pub fail_first: u32,
+    /// Refuse Aldeamo messages to NUMBER with the documented 400 answer (repeatable).
+    #[arg(long, value_name = "NUMBER")]
+    pub refuse: Vec<String>,
     /// Seed of the fault sequence.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -107,6 +107,9 @@ pub struct Faults {
     pub seed: u64,
     /// The first N provider requests get 429 regardless of the rates (a deterministic storm).
     pub fail_first: u32,
+    /// Numbers whose Aldeamo messages are refused with the documented 400 body, as the
+    /// provider refuses a number it cannot deliver to.
+    pub refuse: Vec<String>,
 }
 
 /// One request as the sandbox received it.
@@ -727,7 +730,12 @@ fn evaluate(
     match endpoint {
         Endpoint::AldeamoText | Endpoint::AldeamoTemplate => {
             check_aldeamo_auth(config, headers)?;
-            validate_aldeamo(endpoint, body)
+            match validate_aldeamo(endpoint, body)? {
+                Valid::Aldeamo { to } if config.faults.refuse.contains(&to) => {
+                    Err(aldeamo_bad_request(format!("{to} is refused (--refuse)")))
+                }
+                valid => Ok(valid),
+            }
         }
         Endpoint::Mayten => {
             check_mayten_auth(config, headers)?;

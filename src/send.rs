@@ -704,7 +704,7 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> i32 {
                 .find(|c| *c.target.campaign == slot.campaign)
                 .map(|c| crate::emit::default_base_url(&c.target.sender));
             println!(
-                "\nnote: `legacy` is {}'s journal from before waform kept state per target ({}). It counts for the sender's default host{}. If those messages went to the sandbox or an --endpoint, delete that file.",
+                "\nnote: the `legacy` row of campaign `{}` is its journal from before waform kept state per target ({}). It counts for the sender's default host{}. If those messages went to the sandbox or an --endpoint, delete that file.",
                 slot.campaign,
                 crate::state::local::legacy_path(&args.state_dir, &slot.campaign).display(),
                 sender.map(|h| format!(" ({h})")).unwrap_or_default(),
@@ -771,6 +771,7 @@ pub fn sandbox(args: &SandboxArgs) -> i32 {
             latency_ms: args.latency_ms,
             seed: args.seed,
             fail_first: args.fail_first,
+            refuse: args.refuse.clone(),
         },
         log: args.log.clone(),
     };

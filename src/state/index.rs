@@ -141,11 +141,6 @@ impl<V: Copy> KeyIndex<V> {
         self.entries[..self.sorted].iter().map(|(_, e)| *e)
     }
 
-    /// Every key hash with its entry, in hash order.
-    pub fn pairs(&self) -> impl Iterator<Item = (u64, V)> + '_ {
-        self.entries[..self.sorted].iter().copied()
-    }
-
     /// How many keys.
     pub fn len(&self) -> usize {
         self.sorted

@@ -527,16 +527,11 @@ impl Folder {
                 &mut self.skipped,
             )?;
             self.next_req = self.next_req.max(old.max_req.saturating_add(1));
-            for (hash, entry) in old.index.pairs() {
-                if replayed.index.get_hash(hash).is_none() {
-                    counts.add(entry.status(), 1);
-                }
-            }
             Some(old.index).filter(|i| !i.is_empty())
         } else {
             None
         };
-        let conflicts = if counts.total() == 0 {
+        let conflicts = if counts.total() == 0 && legacy.is_none() {
             self.conflicts_of(&slot)?
         } else {
             Vec::new()
@@ -834,7 +829,7 @@ impl Store for Folder {
         }
         self.append(lines)?;
         for o in outcomes {
-            let before = self.lookup(o.slot, &o.key);
+            let before = self.open[o.slot].index.get(&o.key);
             let counts = &mut self.open[o.slot].counts;
             if let Some(before) = before {
                 counts.add(before.status(), -1);

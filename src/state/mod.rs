@@ -321,7 +321,8 @@ pub trait Store: Send + Sync {
     fn outcome(&mut self, request: u64, outcomes: &[Outcome]) -> Result<(), StateError>;
     /// Make everything written durable now.
     fn sync(&mut self) -> Result<(), StateError>;
-    /// A slot's counts: as opened, plus the outcomes recorded since.
+    /// A slot's counts: as opened, plus the outcomes recorded since (a legacy journal that
+    /// counts for the slot is counted apart, as its own slot).
     fn counts(&self, slot: usize) -> Counts;
     /// Every recipient's latest record of a slot, in the order of their latest line.
     fn records(&self, slot: usize, each: &mut dyn FnMut(Record)) -> Result<(), StateError>;
