@@ -1013,3 +1013,206 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slot(campaign: &str) -> Slot {
+        Slot {
+            campaign: campaign.to_owned(),
+            target: Some(Target {
+                provider: "aldeamo".to_owned(),
+                host: "http://127.0.0.1:1".to_owned(),
+                account: "573001112233".to_owned(),
+            }),
+            key: None,
+            default_host: false,
+        }
+    }
+
+    fn intent<'a>(key: &'a str, body: Option<&'a str>) -> Intent<'a> {
+        Intent {
+            slot: 0,
+            key,
+            to: key,
+            tracking: None,
+            digest: 7,
+            body,
+            attempt: 1,
+        }
+    }
+
+    fn outcome(key: &str, status: Status) -> Outcome {
+        Outcome {
+            slot: 0,
+            key: key.to_owned(),
+            to: key.to_owned(),
+            tracking: None,
+            digest: 7,
+            status,
+            message_id: Some(format!("m-{key}")),
+            track_uuid: None,
+            error: None,
+            attempts: 1,
+            warning: None,
+        }
+    }
+
+    fn records(store: &Folder) -> Vec<Record> {
+        let mut out = Vec::new();
+        store.records(0, &mut |r| out.push(r)).unwrap();
+        out
+    }
+
+    /// An intent with no outcome replays as uncertain; one with an outcome as that outcome; the counts follow.
+    #[test]
+    fn intents_without_outcomes_replay_as_uncertain() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = Folder::open(dir.path(), vec![slot("c")]).unwrap();
+            let req = store.next_request_id().unwrap();
+            store
+                .intent(
+                    req,
+                    &[intent("1", Some(r#"{"to":"1"}"#)), intent("2", None)],
+                )
+                .unwrap();
+            store.outcome(req, &[outcome("1", Status::Sent)]).unwrap();
+            store.sync().unwrap();
+        }
+        let store = Folder::read(dir.path(), vec![slot("c")]).unwrap();
+        assert_eq!(store.lookup(0, "1").map(Entry::status), Some(Status::Sent));
+        assert_eq!(
+            store.lookup(0, "2").map(Entry::status),
+            Some(Status::Uncertain)
+        );
+        assert_eq!(store.lookup(0, "3"), None);
+        assert_eq!(
+            store.counts(0),
+            Counts {
+                sent: 1,
+                uncertain: 1,
+                ..Counts::default()
+            }
+        );
+        let rows = records(&store);
+        assert_eq!(rows.len(), 2);
+        let in_flight = rows.iter().find(|r| r.key == "2").unwrap();
+        assert_eq!(in_flight.error.as_deref(), Some(IN_FLIGHT_ERROR));
+        let bodies = store.sent_bodies(0, &["1".to_owned()]).unwrap();
+        assert_eq!(bodies["1"], r#"{"to":"1"}"#);
+    }
+
+    /// A torn last line is ignored by readers, truncated away by the next writer, and lines after it are whole.
+    #[test]
+    fn a_torn_last_line_is_ignored_and_truncated() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = Folder::open(dir.path(), vec![slot("c")]).unwrap();
+            store.intent(1, &[intent("1", None)]).unwrap();
+            store.outcome(1, &[outcome("1", Status::Sent)]).unwrap();
+        }
+        let path = slot_path(&dir.path().join(JOURNAL_DIR), &slot("c"));
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"v\":2,\"kind\":\"intent\",\"req\":2,\"ke")
+            .unwrap();
+        drop(file);
+        let read = Folder::read(dir.path(), vec![slot("c")]).unwrap();
+        assert_eq!(read.unreadable(), None, "a torn line is not unreadable");
+        assert!(fs::read_to_string(&path).unwrap().ends_with("\"ke"));
+        {
+            let mut store = Folder::open(dir.path(), vec![slot("c")]).unwrap();
+            store.intent(2, &[intent("2", None)]).unwrap();
+            store.outcome(2, &[outcome("2", Status::Failed)]).unwrap();
+        }
+        let text = fs::read_to_string(&path).unwrap();
+        for line in text.lines() {
+            serde_json::from_str::<serde_json::Value>(line).unwrap();
+        }
+        let store = Folder::read(dir.path(), vec![slot("c")]).unwrap();
+        assert_eq!(
+            store.lookup(0, "2").map(Entry::status),
+            Some(Status::Failed)
+        );
+    }
+
+    /// Request ids keep increasing across reopens, even when the high-water file is gone.
+    #[test]
+    fn request_ids_increase_across_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = {
+            let mut store = Folder::open(dir.path(), vec![slot("a")]).unwrap();
+            let id = store.next_request_id().unwrap();
+            store.intent(id, &[intent("1", None)]).unwrap();
+            id
+        };
+        let second = {
+            let mut store = Folder::open(dir.path(), vec![slot("b")]).unwrap();
+            let id = store.next_request_id().unwrap();
+            assert!(id > first);
+            store.intent(id, &[intent("1", None)]).unwrap();
+            id
+        };
+        fs::remove_file(dir.path().join(JOURNAL_DIR).join(REQUEST_ID_FILE)).unwrap();
+        let mut store = Folder::open(dir.path(), vec![slot("a"), slot("b")]).unwrap();
+        assert!(store.next_request_id().unwrap() > second);
+    }
+
+    /// A second writer is refused while the first holds the folder; readers are not, and cannot write.
+    #[test]
+    fn one_writer_at_a_time_and_readers_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let _writer = Folder::open(dir.path(), vec![slot("c")]).unwrap();
+        let second = Folder::open(dir.path(), vec![slot("c")]).unwrap_err();
+        assert_eq!(second.cause.kind(), ErrorKind::WouldBlock);
+        assert!(second.to_string().contains("in use by another waform run"));
+        let mut reader = Folder::read(dir.path(), vec![slot("c")]).unwrap();
+        let refused = reader.intent(1, &[intent("1", None)]).unwrap_err();
+        assert_eq!(refused.cause.kind(), ErrorKind::PermissionDenied);
+    }
+
+    /// Slots of one campaign at two targets are kept apart, and both are discovered.
+    #[test]
+    fn targets_are_kept_apart_and_discovered() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut other = slot("c");
+        other.target.as_mut().unwrap().host = "http://127.0.0.1:2".to_owned();
+        {
+            let mut store = Folder::open(dir.path(), vec![slot("c"), other.clone()]).unwrap();
+            store.intent(1, &[intent("1", None)]).unwrap();
+            store.outcome(1, &[outcome("1", Status::Sent)]).unwrap();
+        }
+        let store = Folder::read(dir.path(), vec![slot("c"), other.clone()]).unwrap();
+        assert_eq!(store.lookup(0, "1").map(Entry::status), Some(Status::Sent));
+        assert_eq!(store.lookup(1, "1"), None);
+        assert_eq!(discover(dir.path(), &["c"]).unwrap(), vec![slot("c")]);
+    }
+
+    /// A CSV and an NDJSON report hold one row per key with the documented columns.
+    #[test]
+    fn reports_have_one_row_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Folder::open(dir.path(), vec![slot("c")]).unwrap();
+        store.intent(1, &[intent("1", None)]).unwrap();
+        store.outcome(1, &[outcome("1", Status::Unsent)]).unwrap();
+        store.intent(2, &[intent("1", None)]).unwrap();
+        store.outcome(2, &[outcome("1", Status::Sent)]).unwrap();
+        let csv = dir.path().join("r.csv");
+        crate::state::report::write(&csv, &store, &[0]).unwrap();
+        let text = fs::read_to_string(&csv).unwrap();
+        assert_eq!(
+            text,
+            "campaign,target,key,to,tracking_number,status,message_id,track_uuid,error,attempts,warning\n\
+             c,aldeamo http://127.0.0.1:1 from 573001112233,1,1,,sent,m-1,,,1,\n"
+        );
+        let ndjson = dir.path().join("r.ndjson");
+        crate::state::report::write(&ndjson, &store, &[0]).unwrap();
+        let row: serde_json::Value =
+            serde_json::from_str(fs::read_to_string(&ndjson).unwrap().trim()).unwrap();
+        assert_eq!(row["status"], "sent");
+        assert_eq!(row["key"], "1");
+        let bad = crate::state::report::write(&dir.path().join("r.txt"), &store, &[0]);
+        assert_eq!(bad.unwrap_err().kind(), ErrorKind::InvalidInput);
+    }
+}
