@@ -78,3 +78,24 @@ project() {
     ln "$csv" "$dir/recipients.csv" 2>/dev/null || cp "$csv" "$dir/recipients.csv"
 }
 
+
+# measure RESULTS NAME CMD...: run CMD under /usr/bin/time -v after `sync; sleep 1` and append
+# `NAME<TAB>wall s<TAB>CPU s<TAB>max RSS KiB` to RESULTS; a failure stops the script.
+measure() {  # measure RESULTS NAME CMD... (stdout to /dev/null; stderr kept for a failure)
+    local results=$1 name=$2 rc=0
+    shift 2
+    sync; sleep 1  # let writeback of earlier runs settle
+    /usr/bin/time -v -o "$DATA/time.txt" "$@" > /dev/null 2> "$DATA/stderr.txt" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "$(basename "$0"): '$name' exited with status $rc: $*" >&2
+        echo "--- last lines of its stderr ($DATA/stderr.txt):" >&2
+        tail -n 30 "$DATA/stderr.txt" >&2
+        exit 1
+    fi
+    awk -v name="$name" -F': ' '
+        /Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i] }
+        /User time|System time/ { cpu += $2 }
+        /Maximum resident set size/ { rss = $2 }
+        END { print name "\t" s "\t" cpu "\t" rss }' "$DATA/time.txt" >> "$results"
+}
+

@@ -40,24 +40,6 @@ fi
 [ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
 build_all
 
-measure() {  # measure RESULTS NAME CMD... (stdout to /dev/null; stderr kept for a failure)
-    local results=$1 name=$2 rc=0
-    shift 2
-    sync; sleep 1  # let writeback of earlier runs settle
-    /usr/bin/time -v -o "$DATA/time.txt" "$@" > /dev/null 2> "$DATA/stderr.txt" || rc=$?
-    if [ "$rc" -ne 0 ]; then
-        echo "plan.sh: '$name' exited with status $rc: $*" >&2
-        echo "--- last lines of its stderr ($DATA/stderr.txt):" >&2
-        tail -n 30 "$DATA/stderr.txt" >&2
-        exit 1
-    fi
-    awk -v name="$name" -F': ' '
-        /Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i] }
-        /User time|System time/ { cpu += $2 }
-        /Maximum resident set size/ { rss = $2 }
-        END { print name "\t" s "\t" cpu "\t" rss }' "$DATA/time.txt" >> "$results"
-}
-
 table() {  # table RESULTS N: markdown table of medians (max RSS: the largest run)
     awk -F'\t' -v n="$2" '
         function median(A, key, m,    v, i, j, t) {
