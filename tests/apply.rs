@@ -1,6 +1,6 @@
 //! `waform apply` against a real sandbox server on loopback: what is sent, once, resumably.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -13,9 +13,7 @@ use common::*;
 #[test]
 fn sends_once_with_exact_requests_and_resumes_to_nothing() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     let phones = numbers(5, 0);
     project(dir.path(), &phones, false, 2);
@@ -115,28 +113,11 @@ fn sends_once_with_exact_requests_and_resumes_to_nothing() {
     rt.block_on(sandbox.shutdown());
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 /// Rows added to the CSV after a finished apply are the only ones sent by the next apply.
 #[test]
 fn added_rows_alone_are_sent() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(3, 0), false, 100);
     assert_eq!(
@@ -169,9 +150,7 @@ fn throttling_storm_ends_with_each_message_once() {
         seed: 7,
         ..Faults::default()
     };
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(faults)))
-        .expect("sandbox");
+    let sandbox = start(&rt, faults);
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(30, 0), false, 4);
     let out = run(&mut waform(
@@ -195,9 +174,7 @@ fn throttling_storm_ends_with_each_message_once() {
 #[test]
 fn refused_credentials_stop_the_run() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(20, 0), false, 100);
     std::fs::write(
@@ -264,9 +241,7 @@ fn killed_run_resumes_without_duplicates() {
         latency_ms: 40,
         ..Faults::default()
     };
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(faults)))
-        .expect("sandbox");
+    let sandbox = start(&rt, faults);
     let dir = tempfile::tempdir().expect("tempdir");
     let phones = numbers(120, 0);
     project(dir.path(), &phones, false, 3);
@@ -321,9 +296,7 @@ fn killed_run_resumes_without_duplicates() {
 #[test]
 fn production_needs_yes() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(2, 0), true, 10);
     for senders in [&["mayten-co"][..], &["aldeamo-co"], &[]] {
@@ -354,9 +327,7 @@ fn production_needs_yes() {
 #[test]
 fn missing_credentials_send_nothing() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(2, 0), false, 10);
     let out = run(
@@ -385,9 +356,7 @@ fn dropped_connections_are_uncertain() {
         rate_drop: 1.0,
         ..Faults::default()
     };
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(faults)))
-        .expect("sandbox");
+    let sandbox = start(&rt, faults);
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(3, 0), false, 10);
     let out = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]));
@@ -433,9 +402,7 @@ fn interrupt_records_in_flight_and_resumes() {
         latency_ms: 50,
         ..Faults::default()
     };
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(faults)))
-        .expect("sandbox");
+    let sandbox = start(&rt, faults);
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(100, 0), false, 2);
     let child = waform(dir.path(), &sandbox.url(), API_KEY, &["--concurrency", "2"])
@@ -476,9 +443,7 @@ fn interrupt_records_in_flight_and_resumes() {
 #[test]
 fn plan_file_guards_apply() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(3, 0), true, 10);
     let plan = Command::new(env!("CARGO_BIN_EXE_waform"))
@@ -517,9 +482,7 @@ fn plan_file_guards_apply() {
 #[test]
 fn json_events_stream() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(3, 0), false, 10);
     let out = run(&mut waform(
@@ -548,9 +511,7 @@ fn json_events_stream() {
 #[test]
 fn plan_reads_the_journal() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     project(dir.path(), &numbers(2, 0), false, 10);
     let plan = |dir: &Path| {

@@ -69,12 +69,8 @@ fn row(rows: &[serde_json::Value], target: &str) -> serde_json::Value {
 #[test]
 fn a_run_counts_for_its_own_target_alone() {
     let rt = runtime();
-    let first = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
-    let second = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let first = start(&rt, Faults::default());
+    let second = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     aldeamo_project(dir.path(), &ROWS, "573001112233", None);
     let out = apply_at(dir.path(), &first.url(), &[]);
@@ -204,9 +200,7 @@ fn failed_messages_are_resent_only_with_retry_failed() {
 #[test]
 fn a_changed_message_is_reported_and_resent_only_with_the_flag() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     aldeamo_project(dir.path(), &ROWS, "573001112233", None);
     let out = apply_at(dir.path(), &sandbox.url(), &[]);
@@ -262,9 +256,7 @@ fn a_changed_message_is_reported_and_resent_only_with_the_flag() {
 #[test]
 fn a_changed_account_is_refused_until_accepted() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     aldeamo_project(dir.path(), &ROWS, "573001112233", None);
     assert_eq!(
@@ -350,9 +342,7 @@ fn a_legacy_journal_counts_for_the_default_host() {
 #[test]
 fn unreadable_state_lines_are_reported() {
     let rt = runtime();
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let dir = tempfile::tempdir().expect("tempdir");
     aldeamo_project(dir.path(), &ROWS, "573001112233", None);
     assert_eq!(
@@ -388,19 +378,6 @@ fn unreadable_state_lines_are_reported() {
     rt.block_on(sandbox.shutdown());
 }
 
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 /// A full disk under the state folder stops the run with an error naming the folder and the cause, exit 5, and no message sent twice or without an intent.
 #[test]
 fn a_full_disk_stops_the_run_with_exit_5() {
@@ -428,9 +405,7 @@ fn a_full_disk_stops_the_run_with_exit_5() {
         }
     }
     let _unmount = Unmount(&state);
-    let sandbox = rt
-        .block_on(Sandbox::start(0, config(Faults::default())))
-        .expect("sandbox");
+    let sandbox = start(&rt, Faults::default());
     let phones = numbers(3000, 0);
     let rows: Vec<(String, String, String)> = phones
         .iter()

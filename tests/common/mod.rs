@@ -150,3 +150,23 @@ pub fn config(faults: Faults) -> SandboxConfig {
         log: None,
     }
 }
+
+/// A sandbox on a free loopback port with these faults.
+pub fn start(rt: &tokio::runtime::Runtime, faults: Faults) -> Sandbox {
+    rt.block_on(Sandbox::start(0, config(faults)))
+        .expect("sandbox")
+}
+
+/// Every file below `dir`.
+pub fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
