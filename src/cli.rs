@@ -611,7 +611,7 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
 }
 
 /// The state `plan` reads: the campaigns' slots at their targets, or none when nothing was
-/// ever applied there (or it cannot be read, which `apply` will say).
+/// ever applied there (or it cannot be read, after saying so).
 fn plan_state(
     loaded: &compile::Loaded,
     state_dir: &Path,
@@ -627,7 +627,11 @@ fn plan_state(
         .iter()
         .map(|c| crate::state::Slot::current(c, endpoints))
         .collect();
-    location.read(slots).ok()
+    let store = crate::send::open_state(&location, slots, false)?;
+    for (what, _) in crate::send::refused_changes(&*store, false, false) {
+        eprintln!("warning: `apply` will refuse: {what}");
+    }
+    Some(store)
 }
 
 /// The lines `plan` adds for messages changed since they were sent.

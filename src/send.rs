@@ -58,9 +58,13 @@ impl<F: FnMut(usize, Box<Message>) -> bool + Send> compile::Sink for ByCampaign<
     }
 }
 
-/// Open the state of the project's campaigns at their current targets; `None` after saying
-/// why (the exit code is [`apply::EXIT_STATE`]).
-fn open_state(location: &Location, slots: Vec<Slot>, writable: bool) -> Option<Box<dyn Store>> {
+/// Open the state of `slots` (to write, or only to read), warning about unreadable lines;
+/// `None` after saying why it cannot be opened.
+pub(crate) fn open_state(
+    location: &Location,
+    slots: Vec<Slot>,
+    writable: bool,
+) -> Option<Box<dyn Store>> {
     let opened = if writable {
         location.open(slots)
     } else {
@@ -95,10 +99,18 @@ fn count(n: u64, word: &str) -> String {
     }
 }
 
-/// Refuse a run whose key or account changed while outcomes exist under the old ones; true
-/// when the run may go on.
-fn check_conflicts(store: &dyn Store, args: &ApplyArgs) -> bool {
-    let mut ok = true;
+/// The changes of key or account that would make every recipient of a slot look new and
+/// that the flags do not accept: per change, what happened and how to proceed.
+pub(crate) fn refused_changes(
+    store: &dyn Store,
+    accept_key: bool,
+    accept_account: bool,
+) -> Vec<(String, String)> {
+    let key_text = |key: &Option<String>| match key {
+        Some(k) => format!("key `{k}`"),
+        None => "the default key (the number)".to_owned(),
+    };
+    let mut refused = Vec::new();
     for (at, slot) in store.slots().iter().enumerate() {
         for conflict in store.conflicts(at) {
             let other = &conflict.other;
@@ -107,18 +119,11 @@ fn check_conflicts(store: &dyn Store, args: &ApplyArgs) -> bool {
                 .as_ref()
                 .is_some_and(|t| Some(&t.account) != slot.target.as_ref().map(|s| &s.account));
             let key_changed = other.key != slot.key;
-            let allowed = (!account_changed || args.accept_changed_account)
-                && (!key_changed || args.accept_changed_key);
-            if allowed {
+            if (!account_changed || accept_account) && (!key_changed || accept_key) {
                 continue;
             }
-            ok = false;
-            let key_text = |key: &Option<String>| match key {
-                Some(k) => format!("key `{k}`"),
-                None => "the default key (the number)".to_owned(),
-            };
-            eprintln!(
-                "error: campaign `{}` has {} recorded under {} ({}), and none under {} ({}): every recipient would look new and be sent again",
+            let what = format!(
+                "campaign `{}` has {} recorded under {} ({}), and none under {} ({}): every recipient would look new and be sent again",
                 slot.campaign,
                 count(conflict.outcomes, "outcome"),
                 other.target_text(),
@@ -133,10 +138,10 @@ fn check_conflicts(store: &dyn Store, args: &ApplyArgs) -> bool {
             if key_changed {
                 help.push("put back the campaign's `key:`, or pass --accept-changed-key to start this campaign over under the new key");
             }
-            eprintln!("help: {}; nothing was sent", help.join("; "));
+            refused.push((what, help.join("; ")));
         }
     }
-    ok
+    refused
 }
 
 /// Per campaign: how many of its messages each kind of [`Plan`] has.
@@ -248,7 +253,16 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     let Some(store) = open_state(&location, slots, true) else {
         return apply::EXIT_STATE;
     };
-    if !check_conflicts(&*store, args) {
+    let refused = refused_changes(
+        &*store,
+        args.accept_changed_key,
+        args.accept_changed_account,
+    );
+    for (what, help) in &refused {
+        eprintln!("error: {what}");
+        eprintln!("help: {help}; nothing was sent");
+    }
+    if !refused.is_empty() {
         return EXIT_ERRORS;
     }
     // Pass 1: compile everything, as `plan`; count what is to send; hash for --plan.

@@ -252,7 +252,7 @@ fn a_changed_message_is_reported_and_resent_only_with_the_flag() {
     rt.block_on(sandbox.shutdown());
 }
 
-/// A changed sender account while outcomes exist under the old one is refused, nothing sent, until `--accept-changed-account`.
+/// A changed sender account while outcomes exist under the old one is refused (and `plan` says so ahead), nothing sent, until `--accept-changed-account`.
 #[test]
 fn a_changed_account_is_refused_until_accepted() {
     let rt = runtime();
@@ -264,6 +264,21 @@ fn a_changed_account_is_refused_until_accepted() {
         Some(0)
     );
     aldeamo_project(dir.path(), &ROWS, "573009998877", None);
+    let plan = Command::new(env!("CARGO_BIN_EXE_waform"))
+        .current_dir(dir.path())
+        .args([
+            "plan",
+            ".",
+            "--endpoint",
+            &format!("aldeamo-co={}", sandbox.url()),
+        ])
+        .output()
+        .expect("plan");
+    assert!(
+        text(&plan).contains("warning: `apply` will refuse: campaign `visits` has 3 outcomes"),
+        "plan says so ahead: {}",
+        text(&plan)
+    );
     let refused = apply_at(dir.path(), &sandbox.url(), &[]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
     let said = text(&refused);
