@@ -450,3 +450,79 @@ fn a_full_disk_stops_the_run_with_exit_5() {
     assert!(counts.values().all(|c| *c == 1), "no message sent twice");
     rt.block_on(sandbox.shutdown());
 }
+
+/// Two rows with one phone and two keys are two messages, each journaled by its key: a re-run sends neither again.
+#[test]
+fn two_keys_for_one_phone_are_two_messages() {
+    let rt = runtime();
+    let sandbox = start(&rt, Faults::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rows = [
+        ("573001000001", "Ana", "A-1"),
+        ("573001000001", "Ana", "A-2"),
+        ("573001000002", "Bea", "B-1"),
+    ];
+    let key = Some("{{ phone }}-{{ order }}");
+    aldeamo_project(dir.path(), &rows, "573001112233", key);
+    let out = apply_at(dir.path(), &sandbox.url(), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let again = apply_at(dir.path(), &sandbox.url(), &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let counts = accepted_counts(&sandbox);
+    assert_eq!(
+        counts[&("aldeamo".to_owned(), "573001000001".to_owned())],
+        2
+    );
+    assert_eq!(
+        counts[&("aldeamo".to_owned(), "573001000002".to_owned())],
+        1
+    );
+    let endpoint = format!("aldeamo-co={}", sandbox.url());
+    let status = status_json(dir.path(), &["--endpoint", &endpoint]);
+    let current = row(&status, "aldeamo http");
+    assert_eq!(
+        (current["sent"].clone(), current["pending"].clone()),
+        (3.into(), 0.into())
+    );
+    rt.block_on(sandbox.shutdown());
+}
+
+/// A changed `key:` while outcomes exist under the old key is refused, nothing sent, until `--accept-changed-key`.
+#[test]
+fn a_changed_key_is_refused_until_accepted() {
+    let rt = runtime();
+    let sandbox = start(&rt, Faults::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    aldeamo_project(dir.path(), &ROWS, "573001112233", None);
+    assert_eq!(
+        apply_at(dir.path(), &sandbox.url(), &[]).status.code(),
+        Some(0)
+    );
+    aldeamo_project(
+        dir.path(),
+        &ROWS,
+        "573001112233",
+        Some("{{ phone }}-{{ order }}"),
+    );
+    let refused = apply_at(dir.path(), &sandbox.url(), &[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let said = text(&refused);
+    assert!(
+        said.contains("(the default key (the number)), and none under"),
+        "{said}"
+    );
+    assert!(said.contains("(key `{{ phone }}-{{ order }}`)"), "{said}");
+    assert!(said.contains("--accept-changed-key"), "{said}");
+    assert_eq!(sandbox.accepted().len(), 3, "nothing sent");
+    let accepted = apply_at(dir.path(), &sandbox.url(), &["--accept-changed-key"]);
+    assert_eq!(accepted.status.code(), Some(0), "{}", text(&accepted));
+    assert_eq!(
+        sandbox.accepted().len(),
+        6,
+        "sent under the new key on purpose"
+    );
+    let again = apply_at(dir.path(), &sandbox.url(), &[]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_eq!(sandbox.accepted().len(), 6);
+    rt.block_on(sandbox.shutdown());
+}
