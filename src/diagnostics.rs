@@ -136,8 +136,10 @@ codes! {
     InvalidPhone = "invalid-phone", Error;
     /// A phone number rewritten to its WhatsApp form, or a landline.
     PhoneRewritten = "phone-rewritten", Warning;
-    /// The same recipient twice in one campaign; it is sent once.
+    /// The same recipient (its number, or its `key`) twice in one campaign; it is sent once.
     DuplicateRecipient = "duplicate-recipient", Warning;
+    /// A recipient's `key` renders empty, or longer than 256 characters.
+    InvalidKey = "invalid-key", Error;
     /// A campaign selects no recipient.
     NoRecipients = "no-recipients", Warning;
     /// A Mayten destination without a tracking number, or with a repeated one.

@@ -317,6 +317,8 @@ pub struct Campaign {
     pub recipients_span: Span,
     /// The recipient's number.
     pub to: Expr,
+    /// What identifies a recipient of the campaign, when not its number.
+    pub key: Option<Expr>,
     /// The filter.
     pub where_: Option<Expr>,
     /// The language to send.

@@ -375,6 +375,9 @@ pub struct RawCampaign {
     /// The recipient's phone number (an expression; default `{{ phone }}`).
     #[schemars(example = &"{{ phone }}")]
     pub to: Option<String>,
+    /// What makes a recipient unique in this campaign (an expression; default: the normalised number). Set it when one person may get several messages of the campaign, e.g. one per appointment: rows with the same key are one recipient, sent once.
+    #[schemars(example = &"{{ phone }}-{{ appointment_id }}")]
+    pub key: Option<String>,
     /// Only recipients for whom this expression is true are sent to.
     #[serde(rename = "where")]
     #[schemars(example = &"amount | float > 0")]

@@ -745,6 +745,7 @@ fn campaign(
         recipients,
         recipients_span,
         to,
+        key: raw.key.map(|k| expr(doc, "/key", k)),
         where_: raw.where_.map(|w| expr(doc, "/where", w)),
         language,
         default_country: raw.default_country,

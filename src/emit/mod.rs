@@ -469,6 +469,7 @@ pub(crate) mod fixtures {
         Message {
             target: Arc::clone(target),
             to: to.into(),
+            key: to.into(),
             origin: "inline".into(),
             content: Content::Template(TemplateContent {
                 language: "es".into(),
