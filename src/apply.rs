@@ -803,7 +803,10 @@ mod tests {
                 .map(|(i, t)| crate::emit::Recipient {
                     campaign: Arc::from("c"),
                     to: format!("57300100000{i}"),
+                    key: format!("57300100000{i}"),
                     tracking_number: Some((*t).to_owned()),
+                    digest: 0,
+                    body: None,
                 })
                 .collect(),
             auth: Auth::Bearer { token: None }.into(),
