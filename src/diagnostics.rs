@@ -150,6 +150,8 @@ codes! {
     ExpressionSyntax = "expression-syntax", Error;
     /// A minijinja expression that fails for a recipient (undefined field, bad filter, ...).
     RenderError = "render-error", Error;
+    /// A sender asks for a test host its provider does not have (Mayten: every send is real).
+    NoTestHost = "no-test-host", Error;
     /// A rate that is malformed or above WhatsApp's ceiling.
     InvalidRate = "invalid-rate", Error;
     /// A text message longer than 4096 characters.
