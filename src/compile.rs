@@ -211,9 +211,9 @@ fn same_data(a: &Campaign, b: &Campaign) -> bool {
 }
 
 /// Whether two campaigns of a pass always have the same recipient on the same row, or none:
-/// the same filter, `to` and `key` expressions, `vars` and default country. The later one then takes
-/// the earlier one's selected rows ([`Selected`]) and its answers to "is this number new?",
-/// instead of filtering, parsing and keeping a set of the same numbers again.
+/// the same filter, `to` and `key` expressions, `vars` and default country. The later one
+/// then takes the earlier one's selected rows ([`Selected`]) and its answers to "is this
+/// recipient new?", instead of filtering, parsing and keeping a set of the same keys again.
 fn same_recipients(a: &Campaign, b: &Campaign) -> bool {
     a.to.source == b.to.source
         && a.key.as_ref().map(|k| &k.source) == b.key.as_ref().map(|k| &k.source)
@@ -1314,7 +1314,7 @@ fn compile_row<'a>(
         Some(c) => {
             if let Some(key) = render_or_report(renderer, Some(c), ctx, cx, "`key`") {
                 let key = values::trimmed(key);
-                let chars = key.chars().count();
+                let long = key.len() > MAX_KEY && key.chars().count() > MAX_KEY;
                 if key.is_empty() {
                     cx.report(
                         Some(c),
@@ -1323,12 +1323,12 @@ fn compile_row<'a>(
                         "the recipient's key is empty".to_owned(),
                         empty_key_help(c),
                     );
-                } else if chars > MAX_KEY {
+                } else if long {
                     cx.report(
                         Some(c),
                         Code::InvalidKey,
                         Severity::Error,
-                        format!("the recipient's key is {chars} characters long; waform allows {MAX_KEY}"),
+                        format!("the recipient's key is {} characters long; waform allows {MAX_KEY}", key.chars().count()),
                         "build the key from short identifiers, e.g. `{{ phone }}-{{ appointment_id }}`".to_owned(),
                     );
                 } else {
