@@ -36,7 +36,6 @@ for _ in $(seq 50); do
     sleep 0.1
 done
 URL="http://127.0.0.1:$PORT"
-ENDPOINTS=(--endpoint "bench-aldeamo=$URL" --endpoint "bench-mayten=$URL")
 
 for n in $SIZES; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "SIZES must be positive integers, got '$n'"
@@ -45,6 +44,11 @@ for n in $SIZES; do
         dir="$DATA/state_${p}_$n"
         if [ "$p" = both ]; then project "$dir" "$csv"; else project "$dir" "$csv" "$p"; fi
         rm -rf "$dir/.waform"
+        case $p in
+            both) ENDPOINTS=(--endpoint "bench-aldeamo=$URL" --endpoint "bench-mayten=$URL") ;;
+            aldeamo | mayten) ENDPOINTS=(--endpoint "bench-$p=$URL") ;;
+            *) die "PROVIDERS takes aldeamo, mayten or both, got '$p'" ;;
+        esac
         results="$DATA/state_${p}_$n.tsv"
         : > "$results"
         (

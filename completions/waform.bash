@@ -113,7 +113,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__apply)
-            opts="-q -v -j -h --yes --plan --rate --concurrency --endpoint --state-dir --retry-uncertain --report --max-attempts --format --color --quiet --verbose --jobs --help"
+            opts="-q -v -j -h --yes --plan --rate --concurrency --endpoint --state-dir --retry-uncertain --retry-failed --resend-changed --accept-changed-key --accept-changed-account --report --max-attempts --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -465,7 +465,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__sandbox)
-            opts="-q -v -j -h --port --log --api-key --user-id --token --rate-429 --retry-after --rate-500 --rate-drop --latency-ms --fail-first --seed --format --color --quiet --verbose --jobs --help"
+            opts="-q -v -j -h --port --log --api-key --user-id --token --rate-429 --retry-after --rate-500 --rate-drop --latency-ms --fail-first --refuse --seed --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -512,6 +512,10 @@ _waform() {
                     return 0
                     ;;
                 --fail-first)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --refuse)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -573,13 +577,17 @@ _waform() {
             return 0
             ;;
         waform__subcmd__status)
-            opts="-q -v -j -h --state-dir --format --color --quiet --verbose --jobs --help"
+            opts="-q -v -j -h --state-dir --endpoint --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -61,7 +61,7 @@ complete -c waform -n "__fish_waform_using_subcommand plan" -l emit -d 'Write ev
 complete -c waform -n "__fish_waform_using_subcommand plan" -l preview -d 'How many messages of each campaign to preview' -r
 complete -c waform -n "__fish_waform_using_subcommand plan" -l endpoint -d 'Use URL as SENDER\'s base URL instead of the provider\'s host' -r
 complete -c waform -n "__fish_waform_using_subcommand plan" -l out -d 'Write a plan file that `apply --plan` checks the sources against' -r -F
-complete -c waform -n "__fish_waform_using_subcommand plan" -l state-dir -d 'The journal `apply` keeps: recipients it already sent are counted apart (read only)' -r -F
+complete -c waform -n "__fish_waform_using_subcommand plan" -l state-dir -d 'The state `apply` keeps: recipients that already have an outcome at their target are counted apart (read only)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand plan" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
 json\t'One JSON document'
 github\t'GitHub Actions workflow commands (annotations on pull requests)'
@@ -78,7 +78,7 @@ complete -c waform -n "__fish_waform_using_subcommand apply" -l plan -d 'Refuse 
 complete -c waform -n "__fish_waform_using_subcommand apply" -l rate -d 'Pace every sender at RATE (`N/s`, `N/m`, `N/h` or a number per second), or one sender with SENDER=RATE' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l concurrency -d 'Requests in flight at once' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l endpoint -d 'Use URL as SENDER\'s base URL (plain http only on loopback addresses)' -r
-complete -c waform -n "__fish_waform_using_subcommand apply" -l state-dir -d 'Where the journal lives' -r -F
+complete -c waform -n "__fish_waform_using_subcommand apply" -l state-dir -d 'The state folder: who was sent what, per campaign and target' -r -F
 complete -c waform -n "__fish_waform_using_subcommand apply" -l report -d 'Write one row per recipient to FILE (.csv, or .ndjson/.jsonl)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand apply" -l max-attempts -d 'Attempts for a throttled request or one that could not connect' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
@@ -91,10 +91,15 @@ never\t'Never'"
 complete -c waform -n "__fish_waform_using_subcommand apply" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l yes -d 'Send to production senders without asking'
 complete -c waform -n "__fish_waform_using_subcommand apply" -l retry-uncertain -d 'Send again to recipients whose outcome is uncertain (they may receive the message twice)'
+complete -c waform -n "__fish_waform_using_subcommand apply" -l retry-failed -d 'Send again to recipients the provider refused'
+complete -c waform -n "__fish_waform_using_subcommand apply" -l resend-changed -d 'Send again, once, to recipients whose message has changed since it was sent'
+complete -c waform -n "__fish_waform_using_subcommand apply" -l accept-changed-key -d 'Go on although the campaign\'s `key:` changed while outcomes exist under the old one: every recipient is new under the new key'
+complete -c waform -n "__fish_waform_using_subcommand apply" -l accept-changed-account -d 'Go on although the sender\'s account changed while outcomes exist under the old one: every recipient is new to the new account'
 complete -c waform -n "__fish_waform_using_subcommand apply" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand apply" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c waform -n "__fish_waform_using_subcommand status" -l state-dir -d 'Where the journal lives' -r -F
+complete -c waform -n "__fish_waform_using_subcommand status" -l state-dir -d 'The state folder' -r -F
+complete -c waform -n "__fish_waform_using_subcommand status" -l endpoint -d 'Show SENDER\'s state at URL (as sent with `apply --endpoint`) as its current target' -r
 complete -c waform -n "__fish_waform_using_subcommand status" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
 json\t'One JSON document'
 github\t'GitHub Actions workflow commands (annotations on pull requests)'
@@ -117,6 +122,7 @@ complete -c waform -n "__fish_waform_using_subcommand sandbox" -l rate-500 -d 'A
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -l rate-drop -d 'Accept this share of requests, then drop the connection without answering' -r
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -l latency-ms -d 'Milliseconds added before each answer' -r
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -l fail-first -d 'Answer the first N requests with 429' -r
+complete -c waform -n "__fish_waform_using_subcommand sandbox" -l refuse -d 'Refuse Aldeamo messages to NUMBER with the documented 400 answer (repeatable)' -r
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -l seed -d 'Seed of the fault sequence' -r
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
 json\t'One JSON document'

@@ -818,8 +818,8 @@ mod tests {
                 .map(|(i, t)| crate::emit::Recipient {
                     campaign: Arc::from("c"),
                     to: format!("57300100000{i}"),
+                    key: format!("57300100000{i}"),
                     tracking_number: Some((*t).to_owned()),
-                    key: format!("k{i}"),
                     digest: 0,
                     body: None,
                 })

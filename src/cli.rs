@@ -696,7 +696,7 @@ impl Written<'_> {
 impl compile::Sink for PlanSink<'_, '_> {
     fn message(&mut self, campaign: usize, message: Box<crate::message::Message>) -> bool {
         if let Some(store) = &self.state {
-            let key = &message.to;
+            let key = &message.key;
             let plan = crate::state::Plan::of(store.lookup(campaign, key), || {
                 crate::state::digest_of(&message)
             });

@@ -211,11 +211,12 @@ fn same_data(a: &Campaign, b: &Campaign) -> bool {
 }
 
 /// Whether two campaigns of a pass always have the same recipient on the same row, or none:
-/// the same filter, `to` expression, `vars` and default country. The later one then takes
-/// the earlier one's selected rows ([`Selected`]) and its answers to "is this number new?",
-/// instead of filtering, parsing and keeping a set of the same numbers again.
+/// the same filter, `to` and `key` expressions, `vars` and default country. The later one
+/// then takes the earlier one's selected rows ([`Selected`]) and its answers to "is this
+/// recipient new?", instead of filtering, parsing and keeping a set of the same keys again.
 fn same_recipients(a: &Campaign, b: &Campaign) -> bool {
     a.to.source == b.to.source
+        && a.key.as_ref().map(|k| &k.source) == b.key.as_ref().map(|k| &k.source)
         && a.where_.as_ref().map(|w| &w.source) == b.where_.as_ref().map(|w| &w.source)
         && a.default_country == b.default_country
         && a.vars == b.vars
@@ -517,8 +518,13 @@ impl Names {
 #[derive(Default)]
 struct Marks {
     filtered: bool,
-    /// The recipient's key, once the number was valid.
+    /// What the seen-set holds for the recipient, once its number (and its key) was valid:
+    /// the number itself ([`crate::phone::Phone::key`]), or the hash of the rendered `key:`
+    /// ([`key_hash`]) when the campaign has one.
     recipient: Option<u64>,
+    /// The rendered `key:`, until it moves into the message: kept here so that a row that
+    /// fails after it can still name it.
+    key: Option<String>,
     /// How many problems come before the duplicate check.
     before_dedup: usize,
     /// The hash of a non-empty tracking number.
@@ -577,6 +583,7 @@ impl<'a> Work<'a> {
                 m.origin = shown_origin(self.campaign, origin);
             }
             m.tracking_number = marks.tracking_number.take();
+            m.key = marks.key.take().unwrap_or_else(|| m.to.clone());
             if self.keep == Keep::Encoded && !cx.failed() {
                 m.encoded = crate::emit::encode(m);
             }
@@ -722,15 +729,35 @@ impl<'a> Collector<'_, 'a> {
                     duplicate = true;
                     summary.duplicates += 1;
                     problems.truncate(marks.before_dedup);
-                    problems.push(Problem {
-                        compiled: self.work.set.to.as_ref(),
-                        code: Code::DuplicateRecipient,
-                        severity: Severity::Warning,
-                        message: format!(
-                            "`{key}` is already a recipient of campaign `{}`; it is sent once",
-                            campaign.target.campaign
-                        ),
-                        help: "remove the duplicate row, or ignore this warning: waform sends one message per number".to_owned(),
+                    problems.push(match &self.work.set.key {
+                        None => Problem {
+                            compiled: self.work.set.to.as_ref(),
+                            code: Code::DuplicateRecipient,
+                            severity: Severity::Warning,
+                            message: format!(
+                                "`{key}` is already a recipient of campaign `{}`; it is sent once",
+                                campaign.target.campaign
+                            ),
+                            help: "remove the duplicate row, or ignore this warning: waform sends one message per number".to_owned(),
+                        },
+                        Some(compiled) => {
+                            let shown = outcome
+                                .message
+                                .as_ref()
+                                .map(|m| m.key.as_str())
+                                .or(marks.key.as_deref())
+                                .unwrap_or_default();
+                            Problem {
+                                compiled: Some(compiled),
+                                code: Code::DuplicateRecipient,
+                                severity: Severity::Warning,
+                                message: format!(
+                                    "key `{shown}` is already a recipient of campaign `{}`; it is sent once",
+                                    campaign.target.campaign
+                                ),
+                                help: "rows with the same `key` are one recipient: remove the duplicate row, or make `key` tell them apart (waform sends one message per key)".to_owned(),
+                            }
+                        }
                     });
                 }
                 Err(err) => problems.push(unchecked(
@@ -1282,7 +1309,35 @@ fn compile_row<'a>(
         );
     }
     marks.before_dedup = cx.problems.len();
-    marks.recipient = Some(phone.key());
+    match &set.key {
+        None => marks.recipient = Some(phone.key()),
+        Some(c) => {
+            if let Some(key) = render_or_report(renderer, Some(c), ctx, cx, "`key`") {
+                let key = values::trimmed(key);
+                let long = key.len() > MAX_KEY && key.chars().count() > MAX_KEY;
+                if key.is_empty() {
+                    cx.report(
+                        Some(c),
+                        Code::InvalidKey,
+                        Severity::Error,
+                        "the recipient's key is empty".to_owned(),
+                        empty_key_help(c),
+                    );
+                } else if long {
+                    cx.report(
+                        Some(c),
+                        Code::InvalidKey,
+                        Severity::Error,
+                        format!("the recipient's key is {} characters long; waform allows {MAX_KEY}", key.chars().count()),
+                        "build the key from short identifiers, e.g. `{{ phone }}-{{ appointment_id }}`".to_owned(),
+                    );
+                } else {
+                    marks.recipient = Some(key_hash(&key));
+                    marks.key = Some(key);
+                }
+            }
+        }
+    }
     if let Some(c) = &set.tracking_number {
         let t = render_or_report(renderer, Some(c), ctx, cx, "`tracking_number`")?;
         if values::trim(&t).is_empty() {
@@ -1597,6 +1652,7 @@ fn compile_row<'a>(
     Some(Box::new(Message {
         target: target.clone(),
         to: phone.digits,
+        key: String::new(),
         origin: String::new(),
         content,
         tracking_number: None,
@@ -1604,6 +1660,29 @@ fn compile_row<'a>(
         chat_params,
         encoded: None,
     }))
+}
+
+/// What to do about a key that rendered empty (out of line: rows rarely fail).
+#[cold]
+#[inline(never)]
+fn empty_key_help(compiled: &Compiled) -> String {
+    let fill = match compiled.fields.as_slice() {
+        [one] => format!("fill `{one}` in this row"),
+        _ => "fill the fields `key` reads in this row".to_owned(),
+    };
+    format!(
+        "every recipient needs a key (duplicates and the journal go by it): {fill}, or leave such rows out with `where`"
+    )
+}
+
+/// The longest recipient key, in characters: keys are kept per recipient in the journal.
+pub const MAX_KEY: usize = 256;
+
+/// What the seen-set holds for a recipient whose campaign has a `key:`: the key's xxh3-64
+/// hash. Two keys with the same hash would be taken for one recipient (about one chance in
+/// 37 million at a million keys).
+fn key_hash(key: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }
 
 /// A tracking number's key for the repeated-tracking-number check, eight bytes at a time:
@@ -1820,6 +1899,49 @@ mod tests {
             assert_eq!(done, [0, 1, 2]);
             assert_eq!(recording.events.last(), Some(&(2, None)));
         }
+    }
+
+    /// Every message handed to the sink carries its key: the campaign's `key:` rendered and
+    /// trimmed, or the normalised number when it has none.
+    #[test]
+    fn messages_carry_their_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let campaign = |name: &str, key: &str| {
+            format!(
+                "---\nkind: Campaign\nname: {name}\nsender: al\ntemplate: hello\n{key}\
+                 recipients: {{ inline: [{{ phone: \"+57 300 123 4567\", visit: \" V1 \" }}, \
+                 {{ phone: \"573001234567\", visit: V2 }}] }}\nbody: [\"{{{{ visit }}}}\"]\n"
+            )
+        };
+        let yaml = format!(
+            "kind: Sender\nname: al\nprovider: aldeamo\nfrom: \"573001112233\"\n\
+             api_key: {{ env: K }}\nuser_id: {{ env: U }}\n---\nkind: Template\nname: hello\n\
+             language: es\nbody: \"Hola {{{{1}}}}\"\nproviders: {{ aldeamo: {{ namespace: ns }} }}\n{}{}",
+            campaign("keyed", "key: \"{{ visit }}\"\n"),
+            campaign("plain", ""),
+        );
+        std::fs::write(dir.path().join("project.yaml"), yaml).unwrap();
+        let mut sources = Sources::default();
+        let mut diags = Diagnostics::new();
+        let loaded = load(&[dir.path().to_path_buf()], &mut sources, &mut diags);
+        assert!(!diags.has_errors(), "{diags:?}");
+        let mut keys = Vec::new();
+        let mut sink = |m: Box<Message>| {
+            keys.push((m.target.campaign.to_string(), m.key.clone()));
+            true
+        };
+        let options = RunOptions {
+            jobs: 1,
+            keep: Keep::Recipient,
+        };
+        run(&loaded, options, &mut sources, &mut diags, &mut sink);
+        let expected = [("keyed", "V1"), ("keyed", "V2"), ("plain", "573001234567")];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(c, k)| ((*c).to_owned(), (*k).to_owned()))
+            .collect();
+        assert_eq!(keys, expected);
+        assert_eq!(diags.warnings(), 1, "the plain campaign's duplicate number");
     }
 
     /// Tracking-number keys do not collide on sequential numbers of the usual shapes (which a

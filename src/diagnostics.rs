@@ -136,8 +136,10 @@ codes! {
     InvalidPhone = "invalid-phone", Error;
     /// A phone number rewritten to its WhatsApp form, or a landline.
     PhoneRewritten = "phone-rewritten", Warning;
-    /// The same recipient twice in one campaign; it is sent once.
+    /// The same recipient (its number, or its `key`) twice in one campaign; it is sent once.
     DuplicateRecipient = "duplicate-recipient", Warning;
+    /// A recipient's `key` renders empty, or longer than 256 characters.
+    InvalidKey = "invalid-key", Error;
     /// A campaign selects no recipient.
     NoRecipients = "no-recipients", Warning;
     /// A Mayten destination without a tracking number, or with a repeated one.
@@ -148,6 +150,8 @@ codes! {
     ExpressionSyntax = "expression-syntax", Error;
     /// A minijinja expression that fails for a recipient (undefined field, bad filter, ...).
     RenderError = "render-error", Error;
+    /// A sender asks for a test host its provider does not have (Mayten: every send is real).
+    NoTestHost = "no-test-host", Error;
     /// A rate that is malformed or above WhatsApp's ceiling.
     InvalidRate = "invalid-rate", Error;
     /// A text message longer than 4096 characters.

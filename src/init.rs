@@ -85,10 +85,12 @@ api_key: { env: ALDEAMO_API_KEY }
 user_id: { env: ALDEAMO_USER_ID }
 rate: "20/s"                      # pacing
 ---
+# Mayten has no test host: every send through this sender is a real message. Try the
+# campaign against the sandbox first: `waform sandbox`, then
+# `waform apply . --endpoint mayten-ar=http://127.0.0.1:8787`.
 kind: Sender
-name: mayten-test
+name: mayten-ar
 provider: mayten
-environment: test
 source_id: 1                      # sourceId: your WhatsApp account at Mayten
 token: { env: MAYTEN_TOKEN }
 batch_size: 100                   # destinations per request
@@ -128,7 +130,7 @@ buttons:
 # fixed in the HSM on Mayten's side.
 kind: Campaign
 name: order-shipped-mayten
-sender: mayten-test
+sender: mayten-ar
 template: order_shipped
 recipients:
   csv: data/recipients.csv
@@ -158,7 +160,7 @@ Written by `waform init`: one template sent to five sample recipients through ea
 
 | file | what it holds |
 | --- | --- |
-| `senders.yaml` | `aldeamo-test` (Aldeamo's test host) and `mayten-test` (a Mayten account); secrets from the environment |
+| `senders.yaml` | `aldeamo-test` (Aldeamo's test host) and `mayten-ar` (a Mayten account: Mayten has no test host, every send is real); secrets from the environment |
 | `templates.yaml` | `order_shipped`: three body parameters (text, text, currency) and a URL button |
 | `campaigns.yaml` | `order-shipped-aldeamo` and `order-shipped-mayten`, both over `data/recipients.csv` |
 | `data/recipients.csv` | five sample recipients in Colombia, Argentina and Mexico |
@@ -168,8 +170,14 @@ Replace the sample numbers, ids and recipients with yours, then:
 ```sh
 waform validate .                 # offline: schema, checks, every recipient rendered
 waform plan . --emit -            # every request as NDJSON, secrets redacted
-ALDEAMO_API_KEY=... ALDEAMO_USER_ID=... MAYTEN_TOKEN=... waform apply .
+waform sandbox &                  # a local fake of both providers, then send to it:
+ALDEAMO_API_KEY=any ALDEAMO_USER_ID=any MAYTEN_TOKEN=any waform apply . \
+  --endpoint aldeamo-test=http://127.0.0.1:8787 --endpoint mayten-ar=http://127.0.0.1:8787
+ALDEAMO_API_KEY=... ALDEAMO_USER_ID=... MAYTEN_TOKEN=... waform apply .   # for real
 ```
+
+`aldeamo-test` sends to Aldeamo's test host. Every Mayten send is real: `mayten-ar` is a
+production sender, so `apply` asks for `--yes` (or a reviewed `--plan`) before sending for real.
 
 `.waform/` holds the journal of what was sent; `.gitignore` keeps it out of git.
 ";

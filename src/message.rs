@@ -12,6 +12,9 @@ pub struct Message {
     pub target: Arc<Target>,
     /// The recipient, digits-only international form.
     pub to: String,
+    /// The recipient's key in its campaign: its campaign's `key:` rendered, or the number
+    /// ([`Message::to`]) when the campaign has none. Duplicates are by key.
+    pub key: String,
     /// Where the recipient came from (`data/customers.csv:12`), for reports.
     pub origin: String,
     /// What is sent.

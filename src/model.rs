@@ -317,7 +317,7 @@ pub struct Campaign {
     pub recipients_span: Span,
     /// The recipient's number.
     pub to: Expr,
-    /// STUB(key): what makes a recipient unique.
+    /// What identifies a recipient of the campaign, when not its number.
     pub key: Option<Expr>,
     /// The filter.
     pub where_: Option<Expr>,

@@ -36,7 +36,7 @@ pub enum ProviderName {
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum EnvironmentName {
-    /// The provider's test host (default).
+    /// The provider's test host (Aldeamo's default; Mayten has none).
     Test,
     /// The provider's production host: real messages, `apply` asks for `--yes`.
     Production,
@@ -55,7 +55,7 @@ pub struct RawSender {
     pub name: String,
     /// The BSP this account belongs to.
     pub provider: ProviderName,
-    /// `test` (default) or `production`.
+    /// Aldeamo: `test` (default) or `production`. Mayten has one host, its production one: a Mayten sender is always `production`, and `test` is an error (try a campaign against `waform sandbox` instead).
     pub environment: Option<EnvironmentName>,
     /// Aldeamo: the business number sending the messages, digits with country code.
     #[schemars(example = &"573001112233")]
@@ -375,6 +375,9 @@ pub struct RawCampaign {
     /// The recipient's phone number (an expression; default `{{ phone }}`).
     #[schemars(example = &"{{ phone }}")]
     pub to: Option<String>,
+    /// What makes a recipient unique in this campaign (an expression; default: the normalised number). Set it when one person may get several messages of the campaign, e.g. one per appointment: rows with the same key are one recipient, sent once.
+    #[schemars(example = &"{{ phone }}-{{ appointment_id }}")]
+    pub key: Option<String>,
     /// Only recipients for whom this expression is true are sent to.
     #[serde(rename = "where")]
     #[schemars(example = &"amount | float > 0")]

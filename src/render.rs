@@ -537,6 +537,10 @@ impl Renderer {
             }
         };
         set.to = compile(&mut env, "to".into(), &campaign.to, diags);
+        set.key = campaign
+            .key
+            .as_ref()
+            .and_then(|e| compile(&mut env, "key".into(), e, diags));
         set.language = campaign
             .language
             .as_ref()
@@ -781,6 +785,8 @@ pub enum BodyCompiled {
 pub struct CompiledSet {
     /// `to`.
     pub to: Option<Compiled>,
+    /// `key`.
+    pub key: Option<Compiled>,
     /// `language`.
     pub language: Option<Compiled>,
     /// `text`.
@@ -806,6 +812,7 @@ impl CompiledSet {
     pub fn all(&self) -> Vec<&Compiled> {
         let mut out: Vec<&Compiled> = Vec::new();
         out.extend(self.to.iter());
+        out.extend(self.key.iter());
         out.extend(self.language.iter());
         out.extend(self.text.iter());
         if let Some((a, b)) = &self.header {

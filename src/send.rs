@@ -46,7 +46,7 @@ fn runtime() -> Option<tokio::runtime::Runtime> {
 
 /// The key a message is journaled under.
 fn key_of(message: &Message) -> &str {
-    &message.to
+    &message.key
 }
 
 /// A sink that hands each message to a closure with its campaign's number.

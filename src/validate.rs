@@ -271,14 +271,34 @@ fn sender(doc: &Document, raw: RawSender, diags: &mut Diagnostics) -> Option<Sen
         }
         None => None,
     };
+    // Mayten documents one host, its production one: a Mayten sender always sends for real.
+    let environment = match (provider, raw.environment) {
+        (_, Some(EnvironmentName::Production)) | (Provider::Mayten, None) => {
+            Environment::Production
+        }
+        (Provider::Aldeamo, _) => Environment::Test,
+        (Provider::Mayten, Some(EnvironmentName::Test)) => {
+            ok = false;
+            diags.push(
+                Diagnostic::new(
+                    Code::NoTestHost,
+                    "Mayten documents no test host: every send of a Mayten sender is real",
+                )
+                .at(doc.span_at("/environment"))
+                .with_label(doc.span_at("/provider"), "the provider is set here")
+                .with_help(format!(
+                    "remove `environment: test`, and try the campaign against the sandbox instead: run `waform sandbox`, then `waform apply --endpoint {}=http://127.0.0.1:8787`",
+                    raw.name
+                )),
+            );
+            Environment::Test
+        }
+    };
     let name: Arc<str> = raw.name.into();
     let sender = Sender {
         name,
         provider,
-        environment: match raw.environment {
-            Some(EnvironmentName::Production) => Environment::Production,
-            _ => Environment::Test,
-        },
+        environment,
         from,
         api_key: secret(doc, raw.api_key),
         user_id: secret(doc, raw.user_id),
@@ -745,7 +765,7 @@ fn campaign(
         recipients,
         recipients_span,
         to,
-        key: None,
+        key: raw.key.map(|k| expr(doc, "/key", k)),
         where_: raw.where_.map(|w| expr(doc, "/where", w)),
         language,
         default_country: raw.default_country,
@@ -881,6 +901,46 @@ fn data_path(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Mayten sender is production with no `environment` or with `production`, and an
+    /// error (`no-test-host`, nothing validated) with `test`; Aldeamo keeps test by default.
+    #[test]
+    fn mayten_senders_are_production() {
+        let environment = |provider: &str, line: &str| {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let fields = match provider {
+                "mayten" => "source_id: 5\ntoken: { env: T }\n",
+                _ => "from: \"573001112233\"\napi_key: { env: K }\nuser_id: { env: U }\n",
+            };
+            let yaml = format!("kind: Sender\nname: s\nprovider: {provider}\n{line}{fields}");
+            std::fs::write(dir.path().join("s.yaml"), yaml).expect("write");
+            let mut sources = crate::diagnostics::Sources::default();
+            let mut diags = Diagnostics::new();
+            let loaded =
+                crate::compile::load(&[dir.path().to_path_buf()], &mut sources, &mut diags);
+            let codes: Vec<Code> = diags.sorted().iter().map(|d| d.code).collect();
+            let env = loaded.project.senders.first().map(|s| s.environment);
+            (env, codes)
+        };
+        let production = (Some(Environment::Production), Vec::new());
+        assert_eq!(environment("mayten", ""), production);
+        assert_eq!(
+            environment("mayten", "environment: production\n"),
+            production
+        );
+        assert_eq!(
+            environment("mayten", "environment: test\n"),
+            (None, vec![Code::NoTestHost])
+        );
+        assert_eq!(
+            environment("aldeamo", ""),
+            (Some(Environment::Test), Vec::new())
+        );
+        assert_eq!(
+            environment("aldeamo", "environment: production\n"),
+            production
+        );
+    }
 
     /// The sorted lookup accepts exactly the listed language codes.
     #[test]

@@ -299,6 +299,12 @@ fn human_invalid_phone_points_into_the_csv() {
     insta::assert_snapshot!("human_invalid_phone", human("invalid-phone"));
 }
 
+/// An empty recipient key is shown at its CSV cell, with the campaign's `key` expression.
+#[test]
+fn human_invalid_key_points_into_the_csv() {
+    insta::assert_snapshot!("human_invalid_key", human("invalid-key"));
+}
+
 /// A literal secret is shown at its value with how to read it from the environment instead.
 #[test]
 fn human_literal_secret_shows_the_fix() {

@@ -85,6 +85,28 @@ fn init_then_validate_and_plan_clean() {
     assert!(stdout.contains("order-shipped-mayten"), "{stdout}");
 }
 
+/// The scaffold's only test sender is Aldeamo's; its Mayten sender, which can only send for
+/// real, is named for its account, not `test`, and plans as `mayten production`.
+#[test]
+fn scaffold_calls_only_aldeamo_a_test_sender() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    waform::init::init(&tmp.path().join("proj")).expect("init");
+    let senders = std::fs::read_to_string(tmp.path().join("proj/senders.yaml")).expect("read");
+    assert_eq!(senders.matches("environment: test").count(), 1, "{senders}");
+    assert!(!senders.contains("mayten-test"), "{senders}");
+    assert!(senders.contains("every send through this sender is a real message"));
+    let (code, stdout, stderr) = waform(tmp.path(), &["plan", "proj"]);
+    assert_eq!(code, 0, "stderr:\n{stderr}");
+    assert!(
+        stdout.contains("(sender mayten-ar · mayten production · template order_shipped)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(sender aldeamo-test · aldeamo test · template order_shipped)"),
+        "{stdout}"
+    );
+}
+
 /// The planned requests: five Aldeamo messages (one per recipient) and one Mayten request
 /// holding the five destinations, with no secret in them.
 #[test]
@@ -100,7 +122,7 @@ fn scaffold_plans_one_request_per_aldeamo_message_and_one_mayten_batch() {
         .collect();
     let count = |sender: &str| requests.iter().filter(|r| r["sender"] == sender).count();
     assert_eq!(count("aldeamo-test"), 5, "{stdout}");
-    assert_eq!(count("mayten-test"), 1, "{stdout}");
+    assert_eq!(count("mayten-ar"), 1, "{stdout}");
 }
 
 /// Running `waform init` twice lists every file as existing, creates nothing and leaves every

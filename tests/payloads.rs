@@ -384,3 +384,111 @@ providers:
         assert!(senders.len() > 20, "{senders:?}");
     }
 }
+
+/// With `key:`, duplicates are by key, not by number: one phone on two rows with two keys
+/// gets two messages, the same key again is a duplicate warning that names the key; the
+/// campaign without `key:` over the same rows sends that phone once.
+#[test]
+fn key_makes_recipients_unique_instead_of_the_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let yaml = r#"
+kind: Sender
+name: al
+provider: aldeamo
+from: "573001112233"
+api_key: { env: T_AL_KEY }
+user_id: { env: T_AL_USER }
+---
+kind: Template
+name: hello
+language: es
+body: "Hola {{1}}"
+providers:
+  aldeamo: { namespace: ns_1 }
+---
+kind: Campaign
+name: visits
+sender: al
+template: hello
+recipients: { csv: data.csv }
+key: "{{ phone }}-{{ appointment }}"
+body: ["{{ appointment }}"]
+---
+kind: Campaign
+name: by-number
+sender: al
+template: hello
+recipients: { csv: data.csv }
+body: ["{{ appointment }}"]
+"#;
+    std::fs::write(dir.path().join("project.yaml"), yaml).unwrap();
+    std::fs::write(
+        dir.path().join("data.csv"),
+        "phone,appointment\n573001234567,A1\n573001234567,A2\n573001234567,A1\n",
+    )
+    .unwrap();
+    let output = Command::cargo_bin("waform")
+        .expect("the waform binary")
+        .current_dir(dir.path())
+        .envs([("T_AL_KEY", "k"), ("T_AL_USER", "u")])
+        .args(["--format", "json", "plan", ".", "--emit", "-"])
+        .output()
+        .expect("run waform");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    let texts: Vec<String> = requests(&String::from_utf8_lossy(&output.stdout))
+        .iter()
+        .map(|r| {
+            let body = &r["body"];
+            assert_eq!(body["to"], "573001234567");
+            body["template"]["components"][0]["parameters"][0]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        ["A1", "A2", "A1"],
+        "two for `visits`, one for `by-number`"
+    );
+    let report = stderr.lines().next().unwrap_or_default();
+    let report: Value = serde_json::from_str(report).expect("the JSON report on stderr");
+    let duplicates: Vec<(String, String, u64)> = report["diagnostics"]
+        .as_array()
+        .expect("diagnostics")
+        .iter()
+        .filter(|d| d["code"] == "duplicate-recipient")
+        .map(|d| {
+            let text = |field: &str| d[field].as_str().unwrap_or_default().to_owned();
+            (
+                text("message"),
+                text("file"),
+                d["line"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        duplicates,
+        [
+            (
+                "key `573001234567-A1` is already a recipient of campaign `visits`; it is sent once"
+                    .to_owned(),
+                "project.yaml".to_owned(),
+                21
+            ),
+            (
+                "`573001234567` is already a recipient of campaign `by-number`; it is sent once"
+                    .to_owned(),
+                "data.csv".to_owned(),
+                3
+            ),
+            (
+                "`573001234567` is already a recipient of campaign `by-number`; it is sent once"
+                    .to_owned(),
+                "data.csv".to_owned(),
+                4
+            ),
+        ]
+    );
+}

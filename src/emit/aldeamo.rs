@@ -55,12 +55,14 @@ impl AldeamoEmitter {
 
     /// Emit the message's request. Skipped when the checker's guarantees do not hold (the
     /// sender has no `from`, a template message has no template, the sender is unknown).
-    /// `encoded` is the message's body when it was serialised ahead ([`body`]).
+    /// `encoded` is the message's body when it was serialised ahead ([`body`]); the recipient
+    /// gets its digest, and a copy of the body when `keep_body`.
     pub(crate) fn push(
         &mut self,
         message: &Message,
         encoded: Option<String>,
-        recipient: Recipient,
+        mut recipient: Recipient,
+        keep_body: bool,
         out: &mut dyn FnMut(Request),
     ) {
         let sender = &message.target.sender;
@@ -78,6 +80,7 @@ impl AldeamoEmitter {
                 None => return,
             },
         };
+        super::seal(&mut recipient, &body, keep_body);
         out(Request {
             sender: Arc::clone(&sender.name),
             provider: Provider::Aldeamo,
@@ -838,9 +841,9 @@ mod tests {
             [Recipient {
                 campaign: "cta".into(),
                 to: "573137XXXXXX".into(),
-                tracking_number: None,
                 key: "573137XXXXXX".into(),
-                digest: request.recipients[0].digest,
+                tracking_number: None,
+                digest: crate::emit::digest(&request.body),
                 body: None,
             }]
         );

@@ -97,12 +97,14 @@ impl MaytenEmitter {
     /// The checker guarantees a Mayten message is a template message with an `hsm_id` and a
     /// sender with a `source_id`; a message without them is skipped.
     /// `encoded` is the destination's JSON when it was serialised ahead
-    /// ([`destination_json`]).
+    /// ([`destination_json`]); the recipient gets its digest, and a copy of the JSON when
+    /// `keep_body`.
     pub(crate) fn push(
         &mut self,
         message: &Message,
         encoded: Option<&str>,
-        recipient: Recipient,
+        mut recipient: Recipient,
+        keep_body: bool,
         out: &mut dyn FnMut(Request),
     ) {
         let target = &message.target;
@@ -134,6 +136,7 @@ impl MaytenEmitter {
                 None => return,
             },
         };
+        super::seal(&mut recipient, json, keep_body);
         let room = group.last_body;
         let batch = group.open.get_or_insert_with(|| Batch::new(room));
         batch.push((source_id, hsm_id), json);
@@ -772,9 +775,9 @@ mod tests {
             [Recipient {
                 campaign: "c".into(),
                 to: "5".into(),
-                tracking_number: None,
                 key: "5".into(),
-                digest: requests[0].recipients[0].digest,
+                tracking_number: None,
+                digest: crate::emit::digest(r#"{"dstNumber":"5","hsmParams":["x"]}"#),
                 body: None,
             }]
         );

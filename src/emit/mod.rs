@@ -23,19 +23,32 @@ pub struct Recipient {
     pub campaign: Arc<str>,
     /// The recipient's number, digits-only international form.
     pub to: String,
+    /// The recipient's key in its campaign ([`Message::key`]): what identifies it in the
+    /// journal. The number, unless the campaign has a `key:`.
+    pub key: String,
     /// The destination's tracking number (Mayten), echoed back in the provider's response.
     pub tracking_number: Option<String>,
-    /// STUB(key): the recipient's key.
-    pub key: String,
-    /// STUB(key): digest of this recipient's provider JSON.
+    /// A digest of the message as sent: [`digest`] of this recipient's provider JSON
+    /// (Aldeamo's request body, Mayten's destination), so that a later run can tell whether
+    /// the message changed.
     pub digest: u64,
-    /// STUB(key): this recipient's provider JSON, when kept.
+    /// That provider JSON itself, when the emitter keeps bodies ([`Emitter::keep_bodies`]);
+    /// none otherwise.
     pub body: Option<String>,
 }
 
-/// STUB(key): the digest of a provider JSON.
+/// The digest of a recipient's provider JSON ([`Recipient::digest`]): its xxh3-64 hash.
 pub fn digest(json: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(json.as_bytes())
+}
+
+/// Fill in what a recipient's provider JSON tells about it: its digest, and the JSON itself
+/// when `keep` (the emitter keeps bodies).
+pub(crate) fn seal(recipient: &mut Recipient, json: &str, keep: bool) {
+    recipient.digest = digest(json);
+    if keep {
+        recipient.body = Some(json.to_owned());
+    }
 }
 
 /// Which secrets a request is signed with (references only, never values).
@@ -279,6 +292,8 @@ pub struct Emitter {
     endpoints: Endpoints,
     aldeamo: aldeamo::AldeamoEmitter,
     mayten: mayten::MaytenEmitter,
+    /// Whether each recipient carries its provider JSON ([`Recipient::body`]).
+    keep_bodies: bool,
 }
 
 impl Emitter {
@@ -292,6 +307,7 @@ impl Emitter {
             endpoints: endpoints.clone(),
             aldeamo: aldeamo::AldeamoEmitter::default(),
             mayten: mayten::MaytenEmitter::default(),
+            keep_bodies: false,
         };
         for sender in senders {
             let base = base_url(sender, &emitter.endpoints);
@@ -303,6 +319,13 @@ impl Emitter {
         emitter
     }
 
+    /// Whether each recipient of the requests from now on carries its provider JSON
+    /// ([`Recipient::body`]), as `apply` keeps it in the journal. Off by default: `plan`
+    /// does not pay for the copies.
+    pub fn keep_bodies(&mut self, yes: bool) {
+        self.keep_bodies = yes;
+    }
+
     /// Feed one message; calls `out` for every request that is complete.
     ///
     /// A message the checker would have rejected (no template for a template message, no
@@ -311,9 +334,13 @@ impl Emitter {
         let recipient = Recipient {
             campaign: Arc::clone(&message.target.campaign),
             to: message.to.clone(),
+            key: if message.key.is_empty() {
+                message.to.clone()
+            } else {
+                message.key.clone()
+            },
             tracking_number: message.tracking_number.clone(),
-            key: message.to.clone(),
-            digest: message.encoded.as_deref().map_or(0, digest),
+            digest: 0,
             body: None,
         };
         self.push_encoded(message, message.encoded.clone(), recipient, out);
@@ -326,20 +353,24 @@ impl Emitter {
             // Serialised here, from the message's own fields.
             return self.push(&message, out);
         };
-        let key = message.to.clone();
+        let to = std::mem::take(&mut message.to);
+        let key = match std::mem::take(&mut message.key) {
+            key if key.is_empty() => to.clone(),
+            key => key,
+        };
         let recipient = Recipient {
             campaign: Arc::clone(&message.target.campaign),
-            to: std::mem::take(&mut message.to),
-            tracking_number: message.tracking_number.take(),
+            to,
             key,
-            digest: digest(&encoded),
+            tracking_number: message.tracking_number.take(),
+            digest: 0,
             body: None,
         };
         self.push_encoded(&message, Some(encoded), recipient, out);
     }
 
-    /// `message` with its `to` and tracking number possibly taken: they are read from
-    /// `recipient`.
+    /// `message` with its `to`, key and tracking number possibly taken: they are read from
+    /// `recipient`, whose digest (and body) the provider emitter fills in.
     fn push_encoded(
         &mut self,
         message: &Message,
@@ -354,24 +385,27 @@ impl Emitter {
                     let base = base_url(sender, &self.endpoints);
                     self.aldeamo.register(sender, base);
                 }
-                self.aldeamo.push(message, encoded, recipient, out);
+                self.aldeamo
+                    .push(message, encoded, recipient, self.keep_bodies, out);
             }
             Provider::Mayten => {
                 if !self.mayten.knows(&sender.name) {
                     let base = base_url(sender, &self.endpoints);
                     self.mayten.register(sender, base);
                 }
-                self.mayten
-                    .push(message, encoded.as_deref(), recipient, out);
+                self.mayten.push(
+                    message,
+                    encoded.as_deref(),
+                    recipient,
+                    self.keep_bodies,
+                    out,
+                );
                 if let Some(encoded) = encoded {
                     recycle(encoded);
                 }
             }
         }
     }
-
-    /// STUB(key): keep each recipient's provider JSON in its request.
-    pub fn keep_bodies(&mut self, _yes: bool) {}
 
     /// Flush the partial batches, in a deterministic order: Mayten groups in the order their
     /// first message arrived.
@@ -490,6 +524,7 @@ pub(crate) mod fixtures {
         Message {
             target: Arc::clone(target),
             to: to.into(),
+            key: to.into(),
             origin: "inline".into(),
             content: Content::Template(TemplateContent {
                 language: "es".into(),
@@ -763,6 +798,96 @@ mod tests {
                 serde_json::to_string(&text).unwrap_or_default(),
                 "{text:?}"
             );
+        }
+    }
+
+    /// Three messages (an Aldeamo one, then two Mayten ones that share a request), the first
+    /// two with `param` as their body parameter.
+    fn three(param: &str) -> Vec<Message> {
+        let a = Arc::new(aldeamo_sender("a"));
+        let m = mayten_sender("m", 5, Some("T"), 10);
+        let t = Arc::new(super::fixtures::template("t", 1));
+        let h = hsm("h", 10);
+        vec![
+            message(&target("c", &a, Some(&t)), "573001112233", &[param]),
+            message(&target("d", &m, Some(&h)), "5493510000001", &[param]),
+            message(&target("d", &m, Some(&h)), "5493510000002", &["fixed"]),
+        ]
+    }
+
+    /// [`three`], emitted; with each message's provider JSON as [`encode`] gives it.
+    fn digested(param: &str) -> (Vec<Request>, Vec<String>) {
+        let messages = three(param);
+        let json = messages.iter().filter_map(encode).collect();
+        (emit_all(&[], &Endpoints::new(), &messages), json)
+    }
+
+    /// A recipient's digest is `digest` of its provider JSON: an Aldeamo request's body, a
+    /// Mayten destination's JSON (not the whole request's); it changes when a parameter of
+    /// that message changes, and only for that message.
+    #[test]
+    fn recipient_digest_is_of_its_provider_json() {
+        let (requests, json) = digested("Ana");
+        assert_eq!(requests.len(), 2);
+        assert_eq!(json.len(), 3);
+        assert_eq!(requests[0].body, json[0]);
+        let aldeamo = &requests[0].recipients[0];
+        assert_eq!(aldeamo.digest, digest(&requests[0].body));
+        let mayten: Vec<u64> = requests[1].recipients.iter().map(|r| r.digest).collect();
+        assert_eq!(mayten, [digest(&json[1]), digest(&json[2])]);
+        assert!(requests[1].body.contains(&json[1]));
+        assert_ne!(mayten[0], digest(&requests[1].body));
+        assert!(
+            requests
+                .iter()
+                .flat_map(|r| &r.recipients)
+                .all(|r| r.body.is_none())
+        );
+        let (changed, _) = digested("Bea");
+        assert_ne!(changed[0].recipients[0].digest, aldeamo.digest);
+        assert_ne!(changed[1].recipients[0].digest, mayten[0]);
+        assert_eq!(changed[1].recipients[1].digest, mayten[1]);
+    }
+
+    /// With `keep_bodies` on, each recipient carries its provider JSON (also for a message
+    /// serialised ahead and pushed owned); off, the default, it carries none.
+    #[test]
+    fn keep_bodies_gives_each_recipient_its_json() {
+        let (plain, json) = digested("Ana");
+        let messages = three("Ana");
+        for (keep, owned) in [(true, false), (true, true), (false, true)] {
+            let mut emitter = Emitter::new(&[], &Endpoints::new());
+            emitter.keep_bodies(keep);
+            let mut requests = Vec::new();
+            for message in &messages {
+                if owned {
+                    let ahead = Message {
+                        encoded: encode(message),
+                        ..message.clone()
+                    };
+                    emitter.push_owned(Box::new(ahead), &mut |r| requests.push(r));
+                } else {
+                    emitter.push(message, &mut |r| requests.push(r));
+                }
+            }
+            emitter.finish(&mut |r| requests.push(r));
+            let bodies: Vec<Option<String>> = requests
+                .iter()
+                .flat_map(|r| &r.recipients)
+                .map(|r| r.body.clone())
+                .collect();
+            if keep {
+                assert_eq!(bodies, json.iter().cloned().map(Some).collect::<Vec<_>>());
+            } else {
+                assert_eq!(bodies, [None, None, None]);
+            }
+            let digests = |rs: &[Request]| -> Vec<u64> {
+                rs.iter()
+                    .flat_map(|r| &r.recipients)
+                    .map(|r| r.digest)
+                    .collect()
+            };
+            assert_eq!(digests(&requests), digests(&plain));
         }
     }
 
