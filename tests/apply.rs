@@ -92,6 +92,12 @@ fn sends_once_with_exact_requests_and_resumes_to_nothing() {
         row("ready-aldeamo", &sandbox_aldeamo),
         serde_json::json!({"campaign": "ready-aldeamo", "target": sandbox_aldeamo, "sent": 5, "failed": 0, "unsent": 0, "uncertain": 0, "changed": 0, "pending": 0})
     );
+    let sandbox_mayten = format!("mayten {} source_id 5", sandbox.url());
+    assert_eq!(
+        row("ready-mayten", &sandbox_mayten),
+        serde_json::json!({"campaign": "ready-mayten", "target": sandbox_mayten, "sent": 5, "failed": 0, "unsent": 0, "uncertain": 0, "changed": 0, "pending": 0}),
+        "a Mayten destination's digest as sent is the one its message compiles to"
+    );
     let real = "aldeamo https://apitellitwatest.aldeamo.com from 573001112233";
     assert_eq!(
         row("ready-aldeamo", real)["sent"],

@@ -526,3 +526,52 @@ fn a_changed_key_is_refused_until_accepted() {
     assert_eq!(sandbox.accepted().len(), 6);
     rt.block_on(sandbox.shutdown());
 }
+
+/// A Mayten destination whose parameters changed since it was sent counts as changed, like an Aldeamo message, and `--resend-changed` sends it again once.
+#[test]
+fn a_changed_mayten_destination_is_changed_too() {
+    let rt = runtime();
+    let sandbox = start(&rt, Faults::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let phones = numbers(3, 0);
+    project(dir.path(), &phones, false, 10);
+    let out = run(&mut waform(dir.path(), &sandbox.url(), API_KEY, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let csv = std::fs::read_to_string(dir.path().join("customers.csv")).expect("csv");
+    std::fs::write(
+        dir.path().join("customers.csv"),
+        csv.replace("Ana 1,", "Ana María 1,"),
+    )
+    .expect("csv");
+    let endpoints = [
+        "--endpoint".to_owned(),
+        format!("aldeamo-co={}", sandbox.url()),
+        "--endpoint".to_owned(),
+        format!("mayten-co={}", sandbox.url()),
+    ];
+    let args: Vec<&str> = endpoints.iter().map(String::as_str).collect();
+    let rows = status_json(dir.path(), &args);
+    for r in &rows {
+        assert_eq!(
+            (r["changed"].clone(), r["sent"].clone()),
+            (1.into(), 3.into()),
+            "{r}"
+        );
+    }
+    let before = sandbox.accepted().len();
+    let resent = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--resend-changed"],
+    ));
+    assert_eq!(resent.status.code(), Some(0), "{}", text(&resent));
+    assert_eq!(
+        sandbox.accepted().len(),
+        before + 2,
+        "one Aldeamo message, one Mayten destination"
+    );
+    let after = status_json(dir.path(), &args);
+    assert!(after.iter().all(|r| r["changed"] == 0), "{after:?}");
+    rt.block_on(sandbox.shutdown());
+}
