@@ -221,8 +221,9 @@ struct Shared {
     events: Mutex<EventSink>,
     /// Intents written so far (each request's intent takes the next number).
     written: std::sync::atomic::AtomicU64,
-    /// Intents known durable: group commit syncs once for all the intents waiting.
-    synced: tokio::sync::Mutex<u64>,
+    /// Intents known durable: group commit syncs once for all the intents waiting. `None`
+    /// once a sync failed: no intent written before it is known durable, so none may be sent.
+    synced: tokio::sync::Mutex<Option<u64>>,
 }
 
 /// Send a stream of requests. `requests` is fed by the compiler; the function returns when the
@@ -267,7 +268,7 @@ pub async fn send_all(
         options: options.clone(),
         events: Mutex::new(events),
         written: std::sync::atomic::AtomicU64::new(0),
-        synced: tokio::sync::Mutex::new(0),
+        synced: tokio::sync::Mutex::new(Some(0)),
     });
     let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
@@ -523,22 +524,28 @@ fn record_intent(
 /// waiting meanwhile share one sync (group commit).
 async fn durable(shared: &Shared, ticket: u64) -> Result<(), String> {
     let mut synced = shared.synced.lock().await;
-    if *synced >= ticket {
-        return Ok(());
+    match *synced {
+        None => return Err("an earlier sync to disk failed".to_owned()),
+        Some(done) if done >= ticket => return Ok(()),
+        Some(_) => {}
     }
     let (target, syncer) = {
         let mut store = lock(&shared.store);
         (shared.written.load(Ordering::SeqCst), store.syncer())
     };
-    let syncer = syncer.map_err(|e| e.cause.to_string())?;
-    match tokio::task::spawn_blocking(syncer).await {
-        Ok(Ok(())) => {
-            *synced = target;
-            Ok(())
-        }
-        Ok(Err(err)) => Err(format!("syncing it to disk failed: {err}")),
-        Err(err) => Err(format!("syncing it to disk failed: {err}")),
-    }
+    let failed = match syncer {
+        Err(err) => err.cause.to_string(),
+        Ok(syncer) => match tokio::task::spawn_blocking(syncer).await {
+            Ok(Ok(())) => {
+                *synced = Some(target);
+                return Ok(());
+            }
+            Ok(Err(err)) => format!("syncing it to disk failed: {err}"),
+            Err(err) => format!("syncing it to disk failed: {err}"),
+        },
+    };
+    *synced = None;
+    Err(failed)
 }
 
 fn backoff(attempts: u32, max: Duration) -> Duration {

@@ -542,7 +542,11 @@ impl Folder {
             legacy,
             counts,
             conflicts,
-            file: replayed.file.map(BufWriter::new),
+            // An empty file (a crash right after creating it) still needs its header line.
+            file: replayed
+                .file
+                .filter(|f| f.metadata().is_ok_and(|m| m.len() > 0))
+                .map(BufWriter::new),
             dirty: false,
         });
         self.slots.push(slot);
@@ -781,6 +785,8 @@ impl Store for Folder {
     }
 
     fn syncer(&mut self) -> Result<Syncer, StateError> {
+        // After a failed write, what was written before it may never reach the disk.
+        self.check_writable()?;
         let mut handles = Vec::new();
         for open in &mut self.open {
             if open.dirty {
@@ -908,8 +914,8 @@ impl Store for Folder {
     }
 }
 
-/// Create a slot's file (and its campaign folder) with its header line, synced with the
-/// folder entries; or open it for appending if it exists.
+/// Open a slot's file for appending, creating it (and its campaign folder) with its header
+/// line, synced with the folder entries, if it is missing or empty.
 fn create_slot_file(path: &Path, slot: &Slot) -> io::Result<File> {
     let folder = path.parent().unwrap_or(Path::new("."));
     if !folder.exists() {
@@ -918,34 +924,34 @@ fn create_slot_file(path: &Path, slot: &Slot) -> io::Result<File> {
             sync_dir(journal)?;
         }
     }
-    match OpenOptions::new().append(true).create_new(true).open(path) {
-        Ok(mut file) => {
-            let target = slot.target.clone().unwrap_or(Target {
-                provider: String::new(),
-                host: String::new(),
-                account: String::new(),
-            });
-            let header = Header {
-                v: LINE_VERSION,
-                kind: "slot".to_owned(),
-                campaign: slot.campaign.clone(),
-                provider: target.provider,
-                host: target.host,
-                account: target.account,
-                key: slot.key.clone(),
-            };
-            let mut bytes = serde_json::to_vec(&header)?;
-            bytes.push(b'\n');
-            file.write_all(&bytes)?;
-            file.sync_data()?;
-            sync_dir(folder)?;
-            Ok(file)
-        }
+    let mut file = match OpenOptions::new().append(true).create_new(true).open(path) {
         Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            OpenOptions::new().append(true).open(path)
+            OpenOptions::new().append(true).open(path)?
         }
-        Err(e) => Err(e),
+        other => other?,
+    };
+    if file.metadata()?.len() == 0 {
+        let target = slot.target.clone().unwrap_or(Target {
+            provider: String::new(),
+            host: String::new(),
+            account: String::new(),
+        });
+        let header = Header {
+            v: LINE_VERSION,
+            kind: "slot".to_owned(),
+            campaign: slot.campaign.clone(),
+            provider: target.provider,
+            host: target.host,
+            account: target.account,
+            key: slot.key.clone(),
+        };
+        let mut bytes = serde_json::to_vec(&header)?;
+        bytes.push(b'\n');
+        file.write_all(&bytes)?;
+        file.sync_data()?;
+        sync_dir(folder)?;
     }
+    Ok(file)
 }
 
 /// Write `<state_dir>/.gitignore` (`*`) unless it exists.
@@ -1186,6 +1192,40 @@ mod tests {
         let store = Folder::read(dir.path(), vec![slot("c"), other.clone()]).unwrap();
         assert_eq!(store.lookup(0, "1").map(Entry::status), Some(Status::Sent));
         assert_eq!(store.lookup(1, "1"), None);
+        assert_eq!(discover(dir.path(), &["c"]).unwrap(), vec![slot("c")]);
+    }
+
+    /// After a failed write nothing more is recorded, and no syncer is handed out: intents written before the failure are not known durable.
+    #[cfg(unix)]
+    #[test]
+    fn a_failed_write_refuses_every_later_record_and_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = slot_path(&dir.path().join(JOURNAL_DIR), &slot("c"));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, b"").unwrap();
+        let mut store = Folder::open(dir.path(), vec![slot("c")]).unwrap();
+        store.intent(1, &[intent("1", None)]).unwrap();
+        fs::remove_file(&path).unwrap();
+        std::os::unix::fs::symlink("/dev/full", &path).unwrap();
+        store.open[0].file = Some(BufWriter::new(
+            OpenOptions::new().append(true).open(&path).unwrap(),
+        ));
+        let full = store.intent(2, &[intent("2", None)]).unwrap_err();
+        assert!(full.to_string().contains("No space left"), "{full}");
+        assert!(store.syncer().is_err(), "no syncer after a failed write");
+        assert!(store.outcome(1, &[outcome("1", Status::Sent)]).is_err());
+        assert!(store.sync().is_err());
+    }
+
+    /// A slot file left empty by a crash right after its creation gets its header line at the next write, so it is found again.
+    #[test]
+    fn an_empty_slot_file_gets_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = slot_path(&dir.path().join(JOURNAL_DIR), &slot("c"));
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, b"").unwrap();
+        let mut store = Folder::open(dir.path(), vec![slot("c")]).unwrap();
+        store.intent(1, &[intent("1", None)]).unwrap();
         assert_eq!(discover(dir.path(), &["c"]).unwrap(), vec![slot("c")]);
     }
 
