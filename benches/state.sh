@@ -27,15 +27,21 @@ echo "building waform (release) ..." >&2
     || die "cargo build --release of waform failed in $PROJECT"
 WAFORM="$PROJECT/target/release/waform"
 
-"$WAFORM" sandbox --port "$PORT" --api-key "$BENCH_ALDEAMO_KEY" --user-id "$BENCH_ALDEAMO_USER" \
-    --token "$BENCH_MAYTEN_TOKEN" > "$DATA/sandbox.log" 2>&1 &
-SANDBOX=$!
-trap 'kill "$SANDBOX" 2>/dev/null || true' EXIT
-for _ in $(seq 50); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.1
-done
 URL="http://127.0.0.1:$PORT"
+SANDBOX=
+trap 'kill "$SANDBOX" 2>/dev/null || true' EXIT
+
+# A fresh sandbox for each project: it keeps every request it accepts in memory.
+start_sandbox() {
+    [ -z "$SANDBOX" ] || { kill "$SANDBOX" 2>/dev/null || true; wait "$SANDBOX" 2>/dev/null || true; }
+    "$WAFORM" sandbox --port "$PORT" > "$DATA/sandbox.log" 2>&1 &
+    SANDBOX=$!
+    for _ in $(seq 50); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return
+        sleep 0.1
+    done
+    die "the sandbox did not start on port $PORT (see $DATA/sandbox.log)"
+}
 
 for n in $SIZES; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "SIZES must be positive integers, got '$n'"
@@ -49,6 +55,7 @@ for n in $SIZES; do
             aldeamo | mayten) ENDPOINTS=(--endpoint "bench-$p=$URL") ;;
             *) die "PROVIDERS takes aldeamo, mayten or both, got '$p'" ;;
         esac
+        start_sandbox
         results="$DATA/state_${p}_$n.tsv"
         : > "$results"
         (
