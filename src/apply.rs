@@ -497,7 +497,6 @@ fn record_intent(
         .map(|e| e.attempts())
         .max()
         .unwrap_or(0);
-    let single = request.recipients.len() == 1;
     let intents: Vec<Intent<'_>> = request
         .recipients
         .iter()
@@ -507,10 +506,7 @@ fn record_intent(
             to: &r.to,
             tracking: r.tracking_number.as_deref(),
             digest: r.digest,
-            body: r
-                .body
-                .as_deref()
-                .or(single.then_some(request.body.as_str())),
+            body: Some(request.json_of(r)),
             attempt: earlier + 1,
         })
         .collect();
@@ -828,7 +824,7 @@ mod tests {
                     key: format!("57300100000{i}"),
                     tracking_number: Some((*t).to_owned()),
                     digest: 0,
-                    body: None,
+                    json: 0..0,
                 })
                 .collect(),
             auth: Auth::Bearer { token: None }.into(),

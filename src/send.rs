@@ -435,7 +435,6 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             let mut sources = Sources::default();
             let mut diags = Diagnostics::new();
             let mut emitter = Emitter::new(&loaded_ref.project.senders, endpoints_ref);
-            emitter.keep_bodies(true);
             let open = std::sync::atomic::AtomicBool::new(true);
             let mut on_request = |request: Request| {
                 if open.load(Relaxed) && tx.blocking_send(request).is_err() {

@@ -56,13 +56,12 @@ impl AldeamoEmitter {
     /// Emit the message's request. Skipped when the checker's guarantees do not hold (the
     /// sender has no `from`, a template message has no template, the sender is unknown).
     /// `encoded` is the message's body when it was serialised ahead ([`body`]); the recipient
-    /// gets its digest, and a copy of the body when `keep_body`.
+    /// gets its digest, and the whole body as its JSON.
     pub(crate) fn push(
         &mut self,
         message: &Message,
         encoded: Option<String>,
         mut recipient: Recipient,
-        keep_body: bool,
         out: &mut dyn FnMut(Request),
     ) {
         let sender = &message.target.sender;
@@ -80,7 +79,7 @@ impl AldeamoEmitter {
                 None => return,
             },
         };
-        super::seal(&mut recipient, &body, keep_body);
+        super::seal(&mut recipient, &body, 0..body.len());
         out(Request {
             sender: Arc::clone(&sender.name),
             provider: Provider::Aldeamo,
@@ -844,7 +843,7 @@ mod tests {
                 key: "573137XXXXXX".into(),
                 tracking_number: None,
                 digest: crate::emit::digest(&request.body),
-                body: None,
+                json: 0..request.body.len(),
             }]
         );
         assert_eq!(

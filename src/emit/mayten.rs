@@ -97,14 +97,13 @@ impl MaytenEmitter {
     /// The checker guarantees a Mayten message is a template message with an `hsm_id` and a
     /// sender with a `source_id`; a message without them is skipped.
     /// `encoded` is the destination's JSON when it was serialised ahead
-    /// ([`destination_json`]); the recipient gets its digest, and a copy of the JSON when
-    /// `keep_body`.
+    /// ([`destination_json`]); the recipient gets its digest and where its JSON is in the
+    /// request's body.
     pub(crate) fn push(
         &mut self,
         message: &Message,
         encoded: Option<&str>,
         mut recipient: Recipient,
-        keep_body: bool,
         out: &mut dyn FnMut(Request),
     ) {
         let target = &message.target;
@@ -136,10 +135,10 @@ impl MaytenEmitter {
                 None => return,
             },
         };
-        super::seal(&mut recipient, json, keep_body);
         let room = group.last_body;
         let batch = group.open.get_or_insert_with(|| Batch::new(room));
-        batch.push((source_id, hsm_id), json);
+        let at = batch.push((source_id, hsm_id), json);
+        super::seal(&mut recipient, json, at);
         batch.note(message, recipient);
         if batch.recipients.len() >= group.batch_size
             && let Some(request) = group.flush()
@@ -234,7 +233,8 @@ impl Batch {
 
     /// Append a destination's JSON, opening a new `messages` entry when `(sourceId, hsmId)`
     /// changes.
-    fn push(&mut self, ids: (u64, u64), json: &str) {
+    /// Write a destination's JSON; returns where it is in the body.
+    fn push(&mut self, ids: (u64, u64), json: &str) -> std::ops::Range<usize> {
         match self.current {
             Some(current) if current == ids => self.body.push(','),
             current => {
@@ -249,8 +249,10 @@ impl Batch {
                 );
             }
         }
+        let start = self.body.len();
         self.body.push_str(json);
         self.current = Some(ids);
+        start..self.body.len()
     }
 
     /// Record who the destination just written is for.
@@ -771,6 +773,10 @@ mod tests {
         assert_eq!(requests.len(), 1);
         assert_eq!(layout(&requests[0]), [(5, 10, vec!["5".into()])]);
         assert_eq!(
+            requests[0].json_of(&requests[0].recipients[0]),
+            r#"{"dstNumber":"5","hsmParams":["x"]}"#
+        );
+        assert_eq!(
             requests[0].recipients,
             [Recipient {
                 campaign: "c".into(),
@@ -778,7 +784,7 @@ mod tests {
                 key: "5".into(),
                 tracking_number: None,
                 digest: crate::emit::digest(r#"{"dstNumber":"5","hsmParams":["x"]}"#),
-                body: None,
+                json: requests[0].recipients[0].json.clone(),
             }]
         );
     }

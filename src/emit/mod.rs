@@ -32,9 +32,8 @@ pub struct Recipient {
     /// (Aldeamo's request body, Mayten's destination), so that a later run can tell whether
     /// the message changed.
     pub digest: u64,
-    /// That provider JSON itself, when the emitter keeps bodies ([`Emitter::keep_bodies`]);
-    /// none otherwise.
-    pub body: Option<String>,
+    /// Where that provider JSON is in its request's body ([`Request::json_of`]).
+    pub json: std::ops::Range<usize>,
 }
 
 /// The digest of a recipient's provider JSON ([`Recipient::digest`]): its xxh3-64 hash.
@@ -42,13 +41,11 @@ pub fn digest(json: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(json.as_bytes())
 }
 
-/// Fill in what a recipient's provider JSON tells about it: its digest, and the JSON itself
-/// when `keep` (the emitter keeps bodies).
-pub(crate) fn seal(recipient: &mut Recipient, json: &str, keep: bool) {
+/// Fill in what a recipient's provider JSON tells about it: its digest, and where it is in
+/// the request's body.
+pub(crate) fn seal(recipient: &mut Recipient, json: &str, at: std::ops::Range<usize>) {
     recipient.digest = digest(json);
-    if keep {
-        recipient.body = Some(json.to_owned());
-    }
+    recipient.json = at;
 }
 
 /// Which secrets a request is signed with (references only, never values).
@@ -89,6 +86,11 @@ pub struct Request {
 }
 
 impl Request {
+    /// The provider JSON of one of this request's recipients.
+    pub fn json_of(&self, recipient: &Recipient) -> &str {
+        self.body.get(recipient.json.clone()).unwrap_or_default()
+    }
+
     /// The plan line: `{"sender":..,"method":..,"url":..,"body":<the body JSON embedded as an
     /// object, not a string>}`. It never holds a secret: those live in headers, which are
     /// left out.
@@ -292,8 +294,6 @@ pub struct Emitter {
     endpoints: Endpoints,
     aldeamo: aldeamo::AldeamoEmitter,
     mayten: mayten::MaytenEmitter,
-    /// Whether each recipient carries its provider JSON ([`Recipient::body`]).
-    keep_bodies: bool,
 }
 
 impl Emitter {
@@ -307,7 +307,6 @@ impl Emitter {
             endpoints: endpoints.clone(),
             aldeamo: aldeamo::AldeamoEmitter::default(),
             mayten: mayten::MaytenEmitter::default(),
-            keep_bodies: false,
         };
         for sender in senders {
             let base = base_url(sender, &emitter.endpoints);
@@ -317,13 +316,6 @@ impl Emitter {
             }
         }
         emitter
-    }
-
-    /// Whether each recipient of the requests from now on carries its provider JSON
-    /// ([`Recipient::body`]), as `apply` keeps it in the journal. Off by default: `plan`
-    /// does not pay for the copies.
-    pub fn keep_bodies(&mut self, yes: bool) {
-        self.keep_bodies = yes;
     }
 
     /// Feed one message; calls `out` for every request that is complete.
@@ -341,7 +333,7 @@ impl Emitter {
             },
             tracking_number: message.tracking_number.clone(),
             digest: 0,
-            body: None,
+            json: 0..0,
         };
         self.push_encoded(message, message.encoded.clone(), recipient, out);
     }
@@ -364,7 +356,7 @@ impl Emitter {
             key,
             tracking_number: message.tracking_number.take(),
             digest: 0,
-            body: None,
+            json: 0..0,
         };
         self.push_encoded(&message, Some(encoded), recipient, out);
     }
@@ -385,21 +377,15 @@ impl Emitter {
                     let base = base_url(sender, &self.endpoints);
                     self.aldeamo.register(sender, base);
                 }
-                self.aldeamo
-                    .push(message, encoded, recipient, self.keep_bodies, out);
+                self.aldeamo.push(message, encoded, recipient, out);
             }
             Provider::Mayten => {
                 if !self.mayten.knows(&sender.name) {
                     let base = base_url(sender, &self.endpoints);
                     self.mayten.register(sender, base);
                 }
-                self.mayten.push(
-                    message,
-                    encoded.as_deref(),
-                    recipient,
-                    self.keep_bodies,
-                    out,
-                );
+                self.mayten
+                    .push(message, encoded.as_deref(), recipient, out);
                 if let Some(encoded) = encoded {
                     recycle(encoded);
                 }
@@ -837,11 +823,13 @@ mod tests {
         assert_eq!(mayten, [digest(&json[1]), digest(&json[2])]);
         assert!(requests[1].body.contains(&json[1]));
         assert_ne!(mayten[0], digest(&requests[1].body));
-        assert!(
-            requests
-                .iter()
-                .flat_map(|r| &r.recipients)
-                .all(|r| r.body.is_none())
+        let placed: Vec<&str> = requests
+            .iter()
+            .flat_map(|r| r.recipients.iter().map(|x| r.json_of(x)))
+            .collect();
+        assert_eq!(
+            placed, json,
+            "each recipient knows where its JSON is in the body"
         );
         let (changed, _) = digested("Bea");
         assert_ne!(changed[0].recipients[0].digest, aldeamo.digest);
@@ -849,46 +837,39 @@ mod tests {
         assert_eq!(changed[1].recipients[1].digest, mayten[1]);
     }
 
-    /// With `keep_bodies` on, each recipient carries its provider JSON (also for a message
-    /// serialised ahead and pushed owned); off, the default, it carries none.
+    /// A message serialised ahead and pushed owned gives its recipient the same digest and
+    /// the same place of its JSON as one the emitter serialises.
     #[test]
-    fn keep_bodies_gives_each_recipient_its_json() {
+    fn owned_and_borrowed_messages_place_their_json_alike() {
         let (plain, json) = digested("Ana");
         let messages = three("Ana");
-        for (keep, owned) in [(true, false), (true, true), (false, true)] {
-            let mut emitter = Emitter::new(&[], &Endpoints::new());
-            emitter.keep_bodies(keep);
-            let mut requests = Vec::new();
-            for message in &messages {
-                if owned {
-                    let ahead = Message {
-                        encoded: encode(message),
-                        ..message.clone()
-                    };
-                    emitter.push_owned(Box::new(ahead), &mut |r| requests.push(r));
-                } else {
-                    emitter.push(message, &mut |r| requests.push(r));
-                }
-            }
-            emitter.finish(&mut |r| requests.push(r));
-            let bodies: Vec<Option<String>> = requests
-                .iter()
-                .flat_map(|r| &r.recipients)
-                .map(|r| r.body.clone())
-                .collect();
-            if keep {
-                assert_eq!(bodies, json.iter().cloned().map(Some).collect::<Vec<_>>());
-            } else {
-                assert_eq!(bodies, [None, None, None]);
-            }
-            let digests = |rs: &[Request]| -> Vec<u64> {
-                rs.iter()
-                    .flat_map(|r| &r.recipients)
-                    .map(|r| r.digest)
-                    .collect()
+        let mut emitter = Emitter::new(&[], &Endpoints::new());
+        let mut requests = Vec::new();
+        for message in &messages {
+            let ahead = Message {
+                encoded: encode(message),
+                ..message.clone()
             };
-            assert_eq!(digests(&requests), digests(&plain));
+            emitter.push_owned(Box::new(ahead), &mut |r| requests.push(r));
         }
+        emitter.finish(&mut |r| requests.push(r));
+        let seen = |rs: &[Request]| -> Vec<(u64, String)> {
+            rs.iter()
+                .flat_map(|r| {
+                    r.recipients
+                        .iter()
+                        .map(|x| (x.digest, r.json_of(x).to_owned()))
+                })
+                .collect()
+        };
+        assert_eq!(seen(&requests), seen(&plain));
+        assert_eq!(
+            seen(&requests)
+                .into_iter()
+                .map(|(_, j)| j)
+                .collect::<Vec<_>>(),
+            json
+        );
     }
 
     /// Messages serialised ahead ([`encode`]) give the same requests as messages serialised by
