@@ -63,7 +63,8 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'How many messages of each campaign to preview')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Use URL as SENDER''s base URL instead of the provider''s host')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write a plan file that `apply --plan` checks the sources against')
-            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state `apply` keeps: recipients that already have an outcome at their target are counted apart (read only)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder (the same as --state DIR)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')
@@ -82,7 +83,8 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Pace every sender at RATE (`N/s`, `N/m`, `N/h` or a number per second), or one sender with SENDER=RATE')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Use URL as SENDER''s base URL (plain http only on loopback addresses)')
-            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder: who was sent what, per campaign and target')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder (the same as --state DIR)')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write one row per recipient to FILE (.csv, or .ndjson/.jsonl)')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Attempts for a throttled request or one that could not connect')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
@@ -104,7 +106,8 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             break
         }
         'waform;status' {
-            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder (the same as --state DIR)')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Show SENDER''s state at URL (as sent with `apply --endpoint`) as its current target')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')

@@ -113,7 +113,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__apply)
-            opts="-q -v -j -h --yes --plan --rate --concurrency --endpoint --state-dir --retry-uncertain --retry-failed --resend-changed --accept-changed-key --accept-changed-account --report --max-attempts --format --color --quiet --verbose --jobs --help"
+            opts="-q -v -j -h --yes --plan --rate --concurrency --endpoint --state --state-dir --retry-uncertain --retry-failed --resend-changed --accept-changed-key --accept-changed-account --report --max-attempts --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -132,6 +132,10 @@ _waform() {
                     return 0
                     ;;
                 --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -415,7 +419,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__plan)
-            opts="-q -v -j -h --emit --preview --endpoint --detailed-exitcode --out --state-dir --format --color --quiet --verbose --jobs --help"
+            opts="-q -v -j -h --emit --preview --endpoint --detailed-exitcode --out --state --state-dir --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,6 +438,10 @@ _waform() {
                     return 0
                     ;;
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -577,12 +585,16 @@ _waform() {
             return 0
             ;;
         waform__subcmd__status)
-            opts="-q -v -j -h --state-dir --endpoint --format --color --quiet --verbose --jobs --help"
+            opts="-q -v -j -h --state --state-dir --endpoint --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

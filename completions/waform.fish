@@ -61,7 +61,8 @@ complete -c waform -n "__fish_waform_using_subcommand plan" -l emit -d 'Write ev
 complete -c waform -n "__fish_waform_using_subcommand plan" -l preview -d 'How many messages of each campaign to preview' -r
 complete -c waform -n "__fish_waform_using_subcommand plan" -l endpoint -d 'Use URL as SENDER\'s base URL instead of the provider\'s host' -r
 complete -c waform -n "__fish_waform_using_subcommand plan" -l out -d 'Write a plan file that `apply --plan` checks the sources against' -r -F
-complete -c waform -n "__fish_waform_using_subcommand plan" -l state-dir -d 'The state `apply` keeps: recipients that already have an outcome at their target are counted apart (read only)' -r -F
+complete -c waform -n "__fish_waform_using_subcommand plan" -l state -d 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]' -r
+complete -c waform -n "__fish_waform_using_subcommand plan" -l state-dir -d 'The state folder (the same as --state DIR)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand plan" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
 json\t'One JSON document'
 github\t'GitHub Actions workflow commands (annotations on pull requests)'
@@ -78,7 +79,8 @@ complete -c waform -n "__fish_waform_using_subcommand apply" -l plan -d 'Refuse 
 complete -c waform -n "__fish_waform_using_subcommand apply" -l rate -d 'Pace every sender at RATE (`N/s`, `N/m`, `N/h` or a number per second), or one sender with SENDER=RATE' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l concurrency -d 'Requests in flight at once' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l endpoint -d 'Use URL as SENDER\'s base URL (plain http only on loopback addresses)' -r
-complete -c waform -n "__fish_waform_using_subcommand apply" -l state-dir -d 'The state folder: who was sent what, per campaign and target' -r -F
+complete -c waform -n "__fish_waform_using_subcommand apply" -l state -d 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]' -r
+complete -c waform -n "__fish_waform_using_subcommand apply" -l state-dir -d 'The state folder (the same as --state DIR)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand apply" -l report -d 'Write one row per recipient to FILE (.csv, or .ndjson/.jsonl)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand apply" -l max-attempts -d 'Attempts for a throttled request or one that could not connect' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
@@ -98,7 +100,8 @@ complete -c waform -n "__fish_waform_using_subcommand apply" -l accept-changed-a
 complete -c waform -n "__fish_waform_using_subcommand apply" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand apply" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c waform -n "__fish_waform_using_subcommand status" -l state-dir -d 'The state folder' -r -F
+complete -c waform -n "__fish_waform_using_subcommand status" -l state -d 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]' -r
+complete -c waform -n "__fish_waform_using_subcommand status" -l state-dir -d 'The state folder (the same as --state DIR)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand status" -l endpoint -d 'Show SENDER\'s state at URL (as sent with `apply --endpoint`) as its current target' -r
 complete -c waform -n "__fish_waform_using_subcommand status" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
 json\t'One JSON document'
