@@ -500,9 +500,12 @@ fn finish(
     outcomes: &[u64],
     result: Option<&apply::RunResult>,
 ) -> i32 {
-    let location = match args.state.location() {
-        Ok(location) => location.shown(),
-        Err(_) => String::from("the state"),
+    let (location, fix) = match args.state.location() {
+        Ok(location) if location.folder().is_none() => {
+            (location.shown(), "check that PostgreSQL is reachable")
+        }
+        Ok(location) => (location.shown(), "free space or fix the folder"),
+        Err(_) => (String::from("the state"), "fix the state"),
     };
     if let Some(report) = &args.report {
         let slots: Vec<usize> = (0..store.slots().len()).collect();
@@ -560,7 +563,7 @@ fn finish(
                 "error: the state in `{location}` could not be written: {err}; the run stopped"
             );
             eprintln!(
-                "help: {never} messages were never attempted and nothing was sent without a durable intent; free space or fix the folder, then apply again to resume"
+                "help: {never} messages were never attempted and nothing was sent without a durable intent; {fix}, then apply again to resume"
             );
             return apply::EXIT_STATE;
         }

@@ -54,21 +54,28 @@ fn plain(url: &str) -> &str {
     url.split('?').next().unwrap_or(url)
 }
 
-/// Run SQL on the server's own database.
-fn admin_sql(admin: &str, sql: &str) {
+/// Run SQL on a database.
+fn try_sql(url: &str, sql: &str) -> Result<(), tokio_postgres::Error> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let (client, connection) = tokio_postgres::connect(plain(admin), tokio_postgres::NoTls)
-            .await
-            .expect("connect to WAFORM_TEST_POSTGRES");
+        let (client, connection) =
+            tokio_postgres::connect(plain(url), tokio_postgres::NoTls).await?;
         let driver = tokio::spawn(connection);
-        client.batch_execute(sql).await.expect(sql);
+        let done = client.batch_execute(sql).await;
         drop(client);
         let _ = driver.await;
-    });
+        done
+    })
+}
+
+/// Run SQL on a database; it must succeed.
+fn admin_sql(url: &str, sql: &str) {
+    if let Err(e) = try_sql(url, sql) {
+        panic!("{sql}: {e:?}");
+    }
 }
 
 /// Rows of a query on a database, as text.
@@ -137,10 +144,14 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        admin_sql(
-            &self.admin,
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-        );
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        for attempt in 1..=5 {
+            match try_sql(&self.admin, &sql) {
+                Ok(()) => return,
+                Err(e) if attempt == 5 => eprintln!("warning: {sql}: {e}"),
+                Err(_) => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
     }
 }
 
@@ -789,4 +800,109 @@ fn the_password_comes_from_pgpassword_or_pgpass() {
     }
     let by_file = status(&[("PGPASSFILE", file.to_str().expect("path"))]);
     assert_eq!(by_file.status.code(), Some(0), "{}", text(&by_file));
+}
+
+/// The connection to PostgreSQL lost mid-run stops the run with exit 5, and the next run sends the rest with no recipient twice.
+#[test]
+fn a_lost_database_connection_stops_the_run() {
+    let Some(admin) = server("a_lost_database_connection_stops_the_run") else {
+        return;
+    };
+    let db = TestDb::new(&admin);
+    let rt = runtime();
+    let sandbox = start(
+        &rt,
+        Faults {
+            latency_ms: 40,
+            ..Faults::default()
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(100, 0), false, 3);
+    let child = waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--state", &db.url, "--concurrency", "4"],
+    )
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn");
+    let started = Instant::now();
+    while sandbox.accepted().len() < 20 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    admin_sql(
+        &admin,
+        &format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}' AND application_name = 'waform'",
+            db.name
+        ),
+    );
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert!(
+        text(&out).contains("could not be written"),
+        "{}",
+        text(&out)
+    );
+    assert!(text(&out).contains(&db.shown()), "{}", text(&out));
+    assert!(sandbox.accepted().len() < 200, "stopped before the end");
+    let out = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--state", &db.url],
+    ));
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(3)),
+        "{}",
+        text(&out)
+    );
+    let counts = accepted_counts(&sandbox);
+    assert!(counts.values().all(|c| *c == 1), "no recipient sent twice");
+    let rows = query(&db.url, "SELECT count(*) FROM waform.recipients");
+    assert_eq!(
+        rows[0][0].as_deref(),
+        Some("200"),
+        "every recipient has a row"
+    );
+    rt.block_on(sandbox.shutdown());
+}
+
+/// The peak resident memory of this process, in KiB.
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Opening a slot of a million recipients holds its index in well under 100 MiB (16 bytes a key, rows streamed).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_million_recipients_open_in_little_memory() {
+    let Some(admin) = server("a_million_recipients_open_in_little_memory") else {
+        return;
+    };
+    let db = TestDb::new(&admin);
+    let location = Location::parse(&db.url).expect("location");
+    drop(location.open(vec![slot("c", "57", None)]).expect("open"));
+    admin_sql(
+        &db.url,
+        r#"INSERT INTO waform.recipients
+               (slot_id, key, seq, request_id, "to", status, in_flight, attempts, digest, body)
+           SELECT 1, '57300' || g, g, g, '57300' || g, 'sent', false, 1, g::bigint * 7919,
+                  '{"to":"57300' || g || '","params":["Ana","ORD-1"]}'
+           FROM generate_series(1, 1000000) g"#,
+    );
+    let before = vm_hwm_kib();
+    let store = location.open(vec![slot("c", "57", None)]).expect("open");
+    let grown = vm_hwm_kib().saturating_sub(before);
+    assert_eq!(store.counts(0).sent, 1_000_000);
+    assert!(store.lookup(0, "57300999999").is_some());
+    assert!(grown < 64 * 1024, "opening took {grown} KiB more");
 }

@@ -346,7 +346,7 @@ pub enum Location {
     /// A local folder (`.waform/` by default).
     Folder(PathBuf),
     /// A PostgreSQL database (`postgres://USER@HOST:PORT/DB`).
-    Postgres(postgres::PgLocation),
+    Postgres(Box<postgres::PgLocation>),
 }
 
 impl Location {
@@ -354,7 +354,7 @@ impl Location {
     /// else a folder. The error names the URL without its password.
     pub fn parse(text: &str) -> Result<Location, String> {
         if postgres::is_url(text) {
-            postgres::PgLocation::parse(text).map(Location::Postgres)
+            postgres::PgLocation::parse(text).map(|db| Location::Postgres(Box::new(db)))
         } else {
             Ok(Location::Folder(PathBuf::from(text)))
         }
