@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Print the journal''s counts per campaign')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account')
+            [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Work on the delivery state itself')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a small working project into DIR (never overwriting a file)')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of waform''s YAML documents')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
@@ -147,6 +148,47 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'waform;state' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only diagnostics (no summaries or previews)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only diagnostics (no summaries or previews)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: per-campaign counts and timings (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: per-campaign counts and timings (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'waform;state;import' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The state folder to copy')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The database: postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only diagnostics (no summaries or previews)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only diagnostics (no summaries or previews)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: per-campaign counts and timings (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: per-campaign counts and timings (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'waform;state;help' {
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'waform;state;help;import' {
+            break
+        }
+        'waform;state;help;help' {
+            break
+        }
         'waform;init' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')
@@ -205,6 +247,7 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Print the journal''s counts per campaign')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account')
+            [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Work on the delivery state itself')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a small working project into DIR (never overwriting a file)')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of waform''s YAML documents')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
@@ -225,6 +268,13 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             break
         }
         'waform;help;sandbox' {
+            break
+        }
+        'waform;help;state' {
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all')
+            break
+        }
+        'waform;help;state;import' {
             break
         }
         'waform;help;init' {

@@ -35,6 +35,7 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand apply 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable'
             cand status 'Print the journal''s counts per campaign'
             cand sandbox 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account'
+            cand state 'Work on the delivery state itself'
             cand init 'Write a small working project into DIR (never overwriting a file)'
             cand schema 'Print the JSON Schema of waform''s YAML documents'
             cand completions 'Print shell completions'
@@ -138,6 +139,42 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'waform;state'= {
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -j 'Threads that compile recipients (default: one per core). The output is the same whatever the number'
+            cand --jobs 'Threads that compile recipients (default: one per core). The output is the same whatever the number'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand import 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'waform;state;import'= {
+            cand --from 'The state folder to copy'
+            cand --to 'The database: postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass)'
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -j 'Threads that compile recipients (default: one per core). The output is the same whatever the number'
+            cand --jobs 'Threads that compile recipients (default: one per core). The output is the same whatever the number'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;state;help'= {
+            cand import 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'waform;state;help;import'= {
+        }
+        &'waform;state;help;help'= {
+        }
         &'waform;init'= {
             cand --format 'How diagnostics are written'
             cand --color 'When to use colours in diagnostics'
@@ -192,6 +229,7 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand apply 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable'
             cand status 'Print the journal''s counts per campaign'
             cand sandbox 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account'
+            cand state 'Work on the delivery state itself'
             cand init 'Write a small working project into DIR (never overwriting a file)'
             cand schema 'Print the JSON Schema of waform''s YAML documents'
             cand completions 'Print shell completions'
@@ -207,6 +245,11 @@ set edit:completion:arg-completer[waform] = {|@words|
         &'waform;help;status'= {
         }
         &'waform;help;sandbox'= {
+        }
+        &'waform;help;state'= {
+            cand import 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all'
+        }
+        &'waform;help;state;import'= {
         }
         &'waform;help;init'= {
         }

@@ -97,6 +97,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account.
     Sandbox(SandboxArgs),
+    /// Work on the delivery state itself.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Write a small working project into DIR (never overwriting a file).
     Init(InitArgs),
     /// Print the JSON Schema of waform's YAML documents.
@@ -108,6 +111,24 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+/// `waform state` commands.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Copy a local state folder's slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all.
+    Import(ImportArgs),
+}
+
+/// Arguments of `state import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The state folder to copy.
+    #[arg(long, value_name = "DIR", default_value = ".waform")]
+    pub from: PathBuf,
+    /// The database: postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 /// Arguments of `init`.
@@ -341,6 +362,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Apply(args) => crate::send::apply(&cli, args),
         Command::Status(args) => crate::send::status(&cli, args),
         Command::Sandbox(args) => crate::send::sandbox(args),
+        Command::State(StateCommand::Import(args)) => state_import(&cli, args),
         Command::Init(args) => init(&cli, args),
         Command::Completions { shell } => {
             print!("{}", completions(*shell));
@@ -654,6 +676,79 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
         EXIT_CHANGES
     } else {
         EXIT_OK
+    }
+}
+
+/// `waform state import`.
+fn state_import(cli: &Cli, args: &ImportArgs) -> i32 {
+    let to = match crate::state::Location::parse(&args.to) {
+        Ok(crate::state::Location::Postgres(db)) => db,
+        Ok(_) => {
+            eprintln!("error: --to must be postgres://USER@HOST:PORT/DB");
+            return EXIT_USAGE;
+        }
+        Err(err) => {
+            eprintln!("error: --to: {err}");
+            return EXIT_USAGE;
+        }
+    };
+    let summary = match crate::state::import::import(&args.from, &to) {
+        Ok(summary) => summary,
+        Err(err) => {
+            eprintln!("error: cannot import: {err}");
+            return crate::apply::EXIT_STATE;
+        }
+    };
+    for path in &summary.legacy {
+        eprintln!(
+            "warning: {} is a journal from before targets were kept; it is not imported (it names no target)",
+            path.display()
+        );
+    }
+    match summary.imported {
+        crate::state::postgres::Imported::Refused {
+            count: differing,
+            examples,
+        } => {
+            eprintln!(
+                "error: {} already {} another record in {}; nothing was imported",
+                count(differing, "key"),
+                if differing == 1 { "has" } else { "have" },
+                to.shown()
+            );
+            for e in examples {
+                eprintln!(
+                    "  campaign `{}` key {}: {} there, {} in {}",
+                    e.campaign,
+                    e.key,
+                    e.here,
+                    e.imported,
+                    args.from.display()
+                );
+            }
+            eprintln!(
+                "help: the database has moved on since (or holds another run's state): import into another database, or keep using it as it is"
+            );
+            EXIT_ERRORS
+        }
+        crate::state::postgres::Imported::Done { new, same } => {
+            if !cli.quiet {
+                for (slot, records) in &summary.slots {
+                    eprintln!(
+                        "campaign {} → {}: {}",
+                        slot.campaign,
+                        slot.target_text(),
+                        count(*records, "record")
+                    );
+                }
+                eprintln!(
+                    "Imported {} into {} ({new} new, {same} already there).",
+                    count(new + same, "record"),
+                    to.shown()
+                );
+            }
+            EXIT_OK
+        }
     }
 }
 

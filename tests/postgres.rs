@@ -906,3 +906,122 @@ fn a_million_recipients_open_in_little_memory() {
     assert!(store.lookup(0, "57300999999").is_some());
     assert!(grown < 64 * 1024, "opening took {grown} KiB more");
 }
+
+/// `waform state import` copies a folder's slots into PostgreSQL with their outcomes and bodies; again is a no-op; a key whose record moved on is refused with nothing written; apply then goes on from the database.
+#[test]
+fn a_folder_imports_into_postgres_once() {
+    let Some(admin) = server("a_folder_imports_into_postgres_once") else {
+        return;
+    };
+    let db = TestDb::new(&admin);
+    let rt = runtime();
+    let phones = numbers(6, 0);
+    let sandbox = start(
+        &rt,
+        Faults {
+            refuse: vec![phones[0].clone()],
+            ..Faults::default()
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &phones, false, 4);
+    let out = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--state-dir", "st", "--report", "folder.ndjson"],
+    ));
+    assert_eq!(out.status.code(), Some(3), "one refused: {}", text(&out));
+    let bin = env!("CARGO_BIN_EXE_waform");
+    let import = || {
+        Command::new(bin)
+            .current_dir(dir.path())
+            .args(["state", "import", "--from", "st", "--to", &db.url])
+            .output()
+            .expect("run")
+    };
+    let first = import();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(
+        text(&first).contains("(12 new, 0 already there)"),
+        "{}",
+        text(&first)
+    );
+    assert!(!text(&first).contains(&db.password()));
+    let again = import();
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(
+        text(&again).contains("(0 new, 12 already there)"),
+        "{}",
+        text(&again)
+    );
+    let bodies = query(
+        &db.url,
+        "SELECT count(*) FROM waform.recipients WHERE body IS NOT NULL AND digest IS NOT NULL",
+    );
+    assert_eq!(
+        bodies[0][0].as_deref(),
+        Some("12"),
+        "digests and bodies kept"
+    );
+    let out = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--state", &db.url, "--report", "db.ndjson"],
+    ));
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(
+        sandbox.accepted().len(),
+        11,
+        "nothing sent again from the database"
+    );
+    let key = |r: &serde_json::Value| {
+        (
+            r["campaign"].to_string(),
+            r["key"].to_string(),
+            r["status"].to_string(),
+            r["message_id"].to_string(),
+            r["tracking_number"].to_string(),
+            r["attempts"].to_string(),
+        )
+    };
+    let mut from_folder: Vec<_> = report_rows(&dir.path().join("folder.ndjson"))
+        .iter()
+        .map(key)
+        .collect();
+    let mut from_db: Vec<_> = report_rows(&dir.path().join("db.ndjson"))
+        .iter()
+        .map(key)
+        .collect();
+    from_folder.sort();
+    from_db.sort();
+    assert_eq!(from_folder, from_db, "the same records");
+    let retried = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--state-dir", "st", "--retry-failed"],
+    ));
+    assert_eq!(retried.status.code(), Some(3), "{}", text(&retried));
+    let refused = import();
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("1 key already has another record"),
+        "{}",
+        text(&refused)
+    );
+    let attempts = query(
+        &db.url,
+        &format!(
+            "SELECT attempts FROM waform.recipients WHERE key = '{}' AND status = 'failed'",
+            phones[0]
+        ),
+    );
+    assert_eq!(
+        attempts,
+        vec![vec![Some("1".to_owned())]],
+        "nothing was written"
+    );
+    rt.block_on(sandbox.shutdown());
+}

@@ -9,6 +9,7 @@
 //! says where a store lives and opens it. The local folder ([`local`]) is the default backend;
 //! PostgreSQL ([`postgres`]) is the other.
 
+pub mod import;
 pub mod index;
 pub mod local;
 pub mod postgres;

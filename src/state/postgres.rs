@@ -1109,6 +1109,209 @@ impl Postgres {
     }
 }
 
+/// A key whose record here differs from the one being imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportConflict {
+    /// The campaign.
+    pub campaign: String,
+    /// The key.
+    pub key: String,
+    /// Its status here.
+    pub here: String,
+    /// Its status in what is imported.
+    pub imported: String,
+}
+
+/// What an import did, or why nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Imported {
+    /// Committed: how many rows were new, and how many were already here, the same.
+    Done {
+        /// Rows written.
+        new: u64,
+        /// Rows already here with the same record.
+        same: u64,
+    },
+    /// Rolled back: some keys already have another record here (how many, and a few).
+    Refused {
+        /// How many keys differ.
+        count: u64,
+        /// Up to five of them.
+        examples: Vec<ImportConflict>,
+    },
+}
+
+impl Postgres {
+    /// Start an import (`waform state import`): one transaction for every slot, into a
+    /// temporary table; nothing is visible before [`Postgres::import_finish`] commits.
+    pub fn import_begin(&mut self) -> Result<(), StateError> {
+        self.write(|client| async move {
+            client
+                .batch_execute(
+                    r#"BEGIN;
+                       CREATE TEMP TABLE waform_import (
+                           ord bigint, slot_id bigint, key text, request_id bigint, "to" text,
+                           tracking text, status text, in_flight boolean, attempts integer,
+                           digest bigint, body text, message_id text, track_uuid text,
+                           error text, warning text
+                       ) ON COMMIT DROP"#,
+                )
+                .await
+                .map_err(pg_error)
+        })
+    }
+
+    /// Add records of a slot to the import, in the order of their latest record.
+    pub fn import_batch(
+        &mut self,
+        slot: usize,
+        first: u64,
+        rows: Vec<super::local::Exported>,
+    ) -> Result<(), StateError> {
+        let id = self.slot_id(slot).map_err(|e| self.error(e))?;
+        let ords: Vec<i64> = (0..rows.len() as u64).map(|i| (first + i) as i64).collect();
+        let ids = vec![id; rows.len()];
+        let mut keys = Vec::with_capacity(rows.len());
+        let mut requests = Vec::with_capacity(rows.len());
+        let mut tos = Vec::with_capacity(rows.len());
+        let mut trackings = Vec::with_capacity(rows.len());
+        let mut statuses = Vec::with_capacity(rows.len());
+        let mut in_flight = Vec::with_capacity(rows.len());
+        let mut attempts = Vec::with_capacity(rows.len());
+        let mut digests = Vec::with_capacity(rows.len());
+        let mut bodies = Vec::with_capacity(rows.len());
+        let mut message_ids = Vec::with_capacity(rows.len());
+        let mut track_uuids = Vec::with_capacity(rows.len());
+        let mut errors = Vec::with_capacity(rows.len());
+        let mut warnings = Vec::with_capacity(rows.len());
+        for r in rows {
+            keys.push(r.key);
+            requests.push(r.req as i64);
+            tos.push(r.to);
+            trackings.push(r.tracking);
+            statuses.push(r.status.as_str().to_owned());
+            in_flight.push(r.in_flight);
+            attempts.push(i32::try_from(r.attempts).unwrap_or(i32::MAX));
+            digests.push(r.digest.map(|d| d as i64));
+            bodies.push(r.body);
+            message_ids.push(r.message_id);
+            track_uuids.push(r.track_uuid);
+            errors.push(r.error);
+            warnings.push(r.warning);
+        }
+        self.write(move |client| async move {
+            client
+                .execute(
+                    "INSERT INTO waform_import SELECT * FROM unnest(
+                         $1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[],
+                         $6::text[], $7::text[], $8::boolean[], $9::integer[], $10::bigint[],
+                         $11::text[], $12::text[], $13::text[], $14::text[], $15::text[])",
+                    &[
+                        &ords,
+                        &ids,
+                        &keys,
+                        &requests,
+                        &tos,
+                        &trackings,
+                        &statuses,
+                        &in_flight,
+                        &attempts,
+                        &digests,
+                        &bodies,
+                        &message_ids,
+                        &track_uuids,
+                        &errors,
+                        &warnings,
+                    ],
+                )
+                .await
+                .map_err(pg_error)?;
+            Ok(())
+        })
+    }
+
+    /// Finish an import: refused (rolled back) if a key already has another record here;
+    /// otherwise the new rows are written (after every record here, in their order) and
+    /// committed, and rows already here unchanged are left alone.
+    pub fn import_finish(&mut self) -> Result<Imported, StateError> {
+        self.check_writable()?;
+        let result = self.db.call(|client| async move {
+            let differ = r#"FROM waform_import i
+                JOIN waform.recipients r USING (slot_id, key)
+                JOIN waform.slots s ON s.id = i.slot_id
+                WHERE (r.status, r.in_flight, r.attempts, r.digest, r.message_id, r.request_id)
+                      IS DISTINCT FROM
+                      (i.status, i.in_flight, i.attempts, i.digest, i.message_id, i.request_id)"#;
+            let count: i64 = client
+                .query_one(&format!("SELECT count(*) {differ}"), &[])
+                .await
+                .map_err(pg_error)?
+                .get(0);
+            if count > 0 {
+                let examples = client
+                    .query(
+                        &format!(
+                            "SELECT s.campaign, i.key, r.status, i.status {differ} ORDER BY i.ord LIMIT 5"
+                        ),
+                        &[],
+                    )
+                    .await
+                    .map_err(pg_error)?
+                    .iter()
+                    .map(|r| ImportConflict {
+                        campaign: r.get(0),
+                        key: r.get(1),
+                        here: r.get(2),
+                        imported: r.get(3),
+                    })
+                    .collect();
+                client.batch_execute("ROLLBACK").await.map_err(pg_error)?;
+                return Ok(Imported::Refused {
+                    count: count as u64,
+                    examples,
+                });
+            }
+            let total: i64 = client
+                .query_one("SELECT count(*) FROM waform_import", &[])
+                .await
+                .map_err(pg_error)?
+                .get(0);
+            // Seq numbers after every record here, in the import's order.
+            let base: i64 = client
+                .query_one(
+                    "SELECT setval('waform.record_seq', nextval('waform.record_seq') + $1) - $1",
+                    &[&total],
+                )
+                .await
+                .map_err(pg_error)?
+                .get(0);
+            let new = client
+                .execute(
+                    r#"INSERT INTO waform.recipients
+                           (slot_id, key, seq, request_id, "to", tracking, status, in_flight,
+                            attempts, digest, body, message_id, track_uuid, error, warning)
+                       SELECT slot_id, key, $1 + row_number() OVER (ORDER BY ord), request_id,
+                              "to", tracking, status, in_flight, attempts, digest, body,
+                              message_id, track_uuid, error, warning
+                       FROM waform_import
+                       ON CONFLICT (slot_id, key) DO NOTHING"#,
+                    &[&base],
+                )
+                .await
+                .map_err(pg_error)?;
+            client.batch_execute("COMMIT").await.map_err(pg_error)?;
+            Ok(Imported::Done {
+                new,
+                same: (total as u64).saturating_sub(new),
+            })
+        });
+        result.map_err(|e| {
+            self.poisoned = Some(e.to_string());
+            self.error(e)
+        })
+    }
+}
+
 impl Store for Postgres {
     fn slots(&self) -> &[Slot] {
         &self.slots
