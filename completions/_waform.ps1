@@ -38,6 +38,7 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Print the journal''s counts per campaign')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account')
+            [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Work on the delivery state itself')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a small working project into DIR (never overwriting a file)')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of waform''s YAML documents')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
@@ -63,7 +64,8 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('--preview', '--preview', [CompletionResultType]::ParameterName, 'How many messages of each campaign to preview')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Use URL as SENDER''s base URL instead of the provider''s host')
             [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Write a plan file that `apply --plan` checks the sources against')
-            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state `apply` keeps: recipients that already have an outcome at their target are counted apart (read only)')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder (the same as --state DIR)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')
@@ -82,7 +84,8 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Pace every sender at RATE (`N/s`, `N/m`, `N/h` or a number per second), or one sender with SENDER=RATE')
             [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight at once')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Use URL as SENDER''s base URL (plain http only on loopback addresses)')
-            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder: who was sent what, per campaign and target')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder (the same as --state DIR)')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write one row per recipient to FILE (.csv, or .ndjson/.jsonl)')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Attempts for a throttled request or one that could not connect')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
@@ -104,7 +107,8 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             break
         }
         'waform;status' {
-            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder')
+            [CompletionResult]::new('--state', '--state', [CompletionResultType]::ParameterName, 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder (the same as --state DIR)')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'Show SENDER''s state at URL (as sent with `apply --endpoint`) as its current target')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')
@@ -142,6 +146,47 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: per-campaign counts and timings (repeat for more)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'waform;state' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only diagnostics (no summaries or previews)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only diagnostics (no summaries or previews)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: per-campaign counts and timings (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: per-campaign counts and timings (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'waform;state;import' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'The state folder to copy')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The database: postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass)')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')
+            [CompletionResult]::new('--jobs', '--jobs', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only diagnostics (no summaries or previews)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only diagnostics (no summaries or previews)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print more: per-campaign counts and timings (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print more: per-campaign counts and timings (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'waform;state;help' {
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'waform;state;help;import' {
+            break
+        }
+        'waform;state;help;help' {
             break
         }
         'waform;init' {
@@ -202,6 +247,7 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Print the journal''s counts per campaign')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account')
+            [CompletionResult]::new('state', 'state', [CompletionResultType]::ParameterValue, 'Work on the delivery state itself')
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Write a small working project into DIR (never overwriting a file)')
             [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Print the JSON Schema of waform''s YAML documents')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions')
@@ -222,6 +268,13 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             break
         }
         'waform;help;sandbox' {
+            break
+        }
+        'waform;help;state' {
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all')
+            break
+        }
+        'waform;help;state;import' {
             break
         }
         'waform;help;init' {

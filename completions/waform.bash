@@ -40,6 +40,9 @@ _waform() {
             waform,schema)
                 cmd="waform__subcmd__schema"
                 ;;
+            waform,state)
+                cmd="waform__subcmd__state"
+                ;;
             waform,status)
                 cmd="waform__subcmd__status"
                 ;;
@@ -70,11 +73,29 @@ _waform() {
             waform__subcmd__help,schema)
                 cmd="waform__subcmd__help__subcmd__schema"
                 ;;
+            waform__subcmd__help,state)
+                cmd="waform__subcmd__help__subcmd__state"
+                ;;
             waform__subcmd__help,status)
                 cmd="waform__subcmd__help__subcmd__status"
                 ;;
             waform__subcmd__help,validate)
                 cmd="waform__subcmd__help__subcmd__validate"
+                ;;
+            waform__subcmd__help__subcmd__state,import)
+                cmd="waform__subcmd__help__subcmd__state__subcmd__import"
+                ;;
+            waform__subcmd__state,help)
+                cmd="waform__subcmd__state__subcmd__help"
+                ;;
+            waform__subcmd__state,import)
+                cmd="waform__subcmd__state__subcmd__import"
+                ;;
+            waform__subcmd__state__subcmd__help,help)
+                cmd="waform__subcmd__state__subcmd__help__subcmd__help"
+                ;;
+            waform__subcmd__state__subcmd__help,import)
+                cmd="waform__subcmd__state__subcmd__help__subcmd__import"
                 ;;
             *)
                 ;;
@@ -83,7 +104,7 @@ _waform() {
 
     case "${cmd}" in
         waform)
-            opts="-q -v -j -h -V --format --color --quiet --verbose --jobs --help --version validate plan apply status sandbox init schema completions man help"
+            opts="-q -v -j -h -V --format --color --quiet --verbose --jobs --help --version validate plan apply status sandbox state init schema completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -113,7 +134,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__apply)
-            opts="-q -v -j -h --yes --plan --rate --concurrency --endpoint --state-dir --retry-uncertain --retry-failed --resend-changed --accept-changed-key --accept-changed-account --report --max-attempts --format --color --quiet --verbose --jobs --help"
+            opts="-q -v -j -h --yes --plan --rate --concurrency --endpoint --state --state-dir --retry-uncertain --retry-failed --resend-changed --accept-changed-key --accept-changed-account --report --max-attempts --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -132,6 +153,10 @@ _waform() {
                     return 0
                     ;;
                 --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -201,7 +226,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__help)
-            opts="validate plan apply status sandbox init schema completions man help"
+            opts="validate plan apply status sandbox state init schema completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,6 +351,34 @@ _waform() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        waform__subcmd__help__subcmd__state)
+            opts="import"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        waform__subcmd__help__subcmd__state__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         waform__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -415,7 +468,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__plan)
-            opts="-q -v -j -h --emit --preview --endpoint --detailed-exitcode --out --state-dir --format --color --quiet --verbose --jobs --help"
+            opts="-q -v -j -h --emit --preview --endpoint --detailed-exitcode --out --state --state-dir --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,6 +487,10 @@ _waform() {
                     return 0
                     ;;
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -576,13 +633,127 @@ _waform() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        waform__subcmd__status)
-            opts="-q -v -j -h --state-dir --endpoint --format --color --quiet --verbose --jobs --help"
+        waform__subcmd__state)
+            opts="-q -v -j -h --format --color --quiet --verbose --jobs --help import help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "human json github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        waform__subcmd__state__subcmd__help)
+            opts="import help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        waform__subcmd__state__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        waform__subcmd__state__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        waform__subcmd__state__subcmd__import)
+            opts="-q -v -j -h --from --to --format --color --quiet --verbose --jobs --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json github sarif" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        waform__subcmd__status)
+            opts="-q -v -j -h --state --state-dir --endpoint --format --color --quiet --verbose --jobs --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --state)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -35,6 +35,7 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand apply 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable'
             cand status 'Print the journal''s counts per campaign'
             cand sandbox 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account'
+            cand state 'Work on the delivery state itself'
             cand init 'Write a small working project into DIR (never overwriting a file)'
             cand schema 'Print the JSON Schema of waform''s YAML documents'
             cand completions 'Print shell completions'
@@ -58,7 +59,8 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand --preview 'How many messages of each campaign to preview'
             cand --endpoint 'Use URL as SENDER''s base URL instead of the provider''s host'
             cand --out 'Write a plan file that `apply --plan` checks the sources against'
-            cand --state-dir 'The state `apply` keeps: recipients that already have an outcome at their target are counted apart (read only)'
+            cand --state 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]'
+            cand --state-dir 'The state folder (the same as --state DIR)'
             cand --format 'How diagnostics are written'
             cand --color 'When to use colours in diagnostics'
             cand -j 'Threads that compile recipients (default: one per core). The output is the same whatever the number'
@@ -76,7 +78,8 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand --rate 'Pace every sender at RATE (`N/s`, `N/m`, `N/h` or a number per second), or one sender with SENDER=RATE'
             cand --concurrency 'Requests in flight at once'
             cand --endpoint 'Use URL as SENDER''s base URL (plain http only on loopback addresses)'
-            cand --state-dir 'The state folder: who was sent what, per campaign and target'
+            cand --state 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]'
+            cand --state-dir 'The state folder (the same as --state DIR)'
             cand --report 'Write one row per recipient to FILE (.csv, or .ndjson/.jsonl)'
             cand --max-attempts 'Attempts for a throttled request or one that could not connect'
             cand --format 'How diagnostics are written'
@@ -97,7 +100,8 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'waform;status'= {
-            cand --state-dir 'The state folder'
+            cand --state 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]'
+            cand --state-dir 'The state folder (the same as --state DIR)'
             cand --endpoint 'Show SENDER''s state at URL (as sent with `apply --endpoint`) as its current target'
             cand --format 'How diagnostics are written'
             cand --color 'When to use colours in diagnostics'
@@ -134,6 +138,42 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;state'= {
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -j 'Threads that compile recipients (default: one per core). The output is the same whatever the number'
+            cand --jobs 'Threads that compile recipients (default: one per core). The output is the same whatever the number'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand import 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'waform;state;import'= {
+            cand --from 'The state folder to copy'
+            cand --to 'The database: postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass)'
+            cand --format 'How diagnostics are written'
+            cand --color 'When to use colours in diagnostics'
+            cand -j 'Threads that compile recipients (default: one per core). The output is the same whatever the number'
+            cand --jobs 'Threads that compile recipients (default: one per core). The output is the same whatever the number'
+            cand -q 'Print only diagnostics (no summaries or previews)'
+            cand --quiet 'Print only diagnostics (no summaries or previews)'
+            cand -v 'Print more: per-campaign counts and timings (repeat for more)'
+            cand --verbose 'Print more: per-campaign counts and timings (repeat for more)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'waform;state;help'= {
+            cand import 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'waform;state;help;import'= {
+        }
+        &'waform;state;help;help'= {
         }
         &'waform;init'= {
             cand --format 'How diagnostics are written'
@@ -189,6 +229,7 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand apply 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable'
             cand status 'Print the journal''s counts per campaign'
             cand sandbox 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account'
+            cand state 'Work on the delivery state itself'
             cand init 'Write a small working project into DIR (never overwriting a file)'
             cand schema 'Print the JSON Schema of waform''s YAML documents'
             cand completions 'Print shell completions'
@@ -204,6 +245,11 @@ set edit:completion:arg-completer[waform] = {|@words|
         &'waform;help;status'= {
         }
         &'waform;help;sandbox'= {
+        }
+        &'waform;help;state'= {
+            cand import 'Copy a local state folder''s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all'
+        }
+        &'waform;help;state;import'= {
         }
         &'waform;help;init'= {
         }

@@ -41,6 +41,7 @@ complete -c waform -n "__fish_waform_needs_command" -f -a "plan" -d 'Compile; pr
 complete -c waform -n "__fish_waform_needs_command" -f -a "apply" -d 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable'
 complete -c waform -n "__fish_waform_needs_command" -f -a "status" -d 'Print the journal\'s counts per campaign'
 complete -c waform -n "__fish_waform_needs_command" -f -a "sandbox" -d 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account'
+complete -c waform -n "__fish_waform_needs_command" -f -a "state" -d 'Work on the delivery state itself'
 complete -c waform -n "__fish_waform_needs_command" -f -a "init" -d 'Write a small working project into DIR (never overwriting a file)'
 complete -c waform -n "__fish_waform_needs_command" -f -a "schema" -d 'Print the JSON Schema of waform\'s YAML documents'
 complete -c waform -n "__fish_waform_needs_command" -f -a "completions" -d 'Print shell completions'
@@ -61,7 +62,8 @@ complete -c waform -n "__fish_waform_using_subcommand plan" -l emit -d 'Write ev
 complete -c waform -n "__fish_waform_using_subcommand plan" -l preview -d 'How many messages of each campaign to preview' -r
 complete -c waform -n "__fish_waform_using_subcommand plan" -l endpoint -d 'Use URL as SENDER\'s base URL instead of the provider\'s host' -r
 complete -c waform -n "__fish_waform_using_subcommand plan" -l out -d 'Write a plan file that `apply --plan` checks the sources against' -r -F
-complete -c waform -n "__fish_waform_using_subcommand plan" -l state-dir -d 'The state `apply` keeps: recipients that already have an outcome at their target are counted apart (read only)' -r -F
+complete -c waform -n "__fish_waform_using_subcommand plan" -l state -d 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]' -r
+complete -c waform -n "__fish_waform_using_subcommand plan" -l state-dir -d 'The state folder (the same as --state DIR)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand plan" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
 json\t'One JSON document'
 github\t'GitHub Actions workflow commands (annotations on pull requests)'
@@ -78,7 +80,8 @@ complete -c waform -n "__fish_waform_using_subcommand apply" -l plan -d 'Refuse 
 complete -c waform -n "__fish_waform_using_subcommand apply" -l rate -d 'Pace every sender at RATE (`N/s`, `N/m`, `N/h` or a number per second), or one sender with SENDER=RATE' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l concurrency -d 'Requests in flight at once' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l endpoint -d 'Use URL as SENDER\'s base URL (plain http only on loopback addresses)' -r
-complete -c waform -n "__fish_waform_using_subcommand apply" -l state-dir -d 'The state folder: who was sent what, per campaign and target' -r -F
+complete -c waform -n "__fish_waform_using_subcommand apply" -l state -d 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]' -r
+complete -c waform -n "__fish_waform_using_subcommand apply" -l state-dir -d 'The state folder (the same as --state DIR)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand apply" -l report -d 'Write one row per recipient to FILE (.csv, or .ndjson/.jsonl)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand apply" -l max-attempts -d 'Attempts for a throttled request or one that could not connect' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
@@ -98,7 +101,8 @@ complete -c waform -n "__fish_waform_using_subcommand apply" -l accept-changed-a
 complete -c waform -n "__fish_waform_using_subcommand apply" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand apply" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c waform -n "__fish_waform_using_subcommand status" -l state-dir -d 'The state folder' -r -F
+complete -c waform -n "__fish_waform_using_subcommand status" -l state -d 'Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]' -r
+complete -c waform -n "__fish_waform_using_subcommand status" -l state-dir -d 'The state folder (the same as --state DIR)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand status" -l endpoint -d 'Show SENDER\'s state at URL (as sent with `apply --endpoint`) as its current target' -r
 complete -c waform -n "__fish_waform_using_subcommand status" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
 json\t'One JSON document'
@@ -135,6 +139,34 @@ complete -c waform -n "__fish_waform_using_subcommand sandbox" -s j -l jobs -d '
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c waform -n "__fish_waform_using_subcommand state; and not __fish_seen_subcommand_from import help" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
+json\t'One JSON document'
+github\t'GitHub Actions workflow commands (annotations on pull requests)'
+sarif\t'SARIF 2.1.0, for code scanning'"
+complete -c waform -n "__fish_waform_using_subcommand state; and not __fish_seen_subcommand_from import help" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
+always\t'Always'
+never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand state; and not __fish_seen_subcommand_from import help" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
+complete -c waform -n "__fish_waform_using_subcommand state; and not __fish_seen_subcommand_from import help" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
+complete -c waform -n "__fish_waform_using_subcommand state; and not __fish_seen_subcommand_from import help" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
+complete -c waform -n "__fish_waform_using_subcommand state; and not __fish_seen_subcommand_from import help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c waform -n "__fish_waform_using_subcommand state; and not __fish_seen_subcommand_from import help" -f -a "import" -d 'Copy a local state folder\'s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all'
+complete -c waform -n "__fish_waform_using_subcommand state; and not __fish_seen_subcommand_from import help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c waform -n "__fish_waform_using_subcommand state; and __fish_seen_subcommand_from import" -l from -d 'The state folder to copy' -r -F
+complete -c waform -n "__fish_waform_using_subcommand state; and __fish_seen_subcommand_from import" -l to -d 'The database: postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass)' -r
+complete -c waform -n "__fish_waform_using_subcommand state; and __fish_seen_subcommand_from import" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
+json\t'One JSON document'
+github\t'GitHub Actions workflow commands (annotations on pull requests)'
+sarif\t'SARIF 2.1.0, for code scanning'"
+complete -c waform -n "__fish_waform_using_subcommand state; and __fish_seen_subcommand_from import" -l color -d 'When to use colours in diagnostics' -r -f -a "auto\t'When stderr is a terminal and `NO_COLOR` is not set'
+always\t'Always'
+never\t'Never'"
+complete -c waform -n "__fish_waform_using_subcommand state; and __fish_seen_subcommand_from import" -s j -l jobs -d 'Threads that compile recipients (default: one per core). The output is the same whatever the number' -r
+complete -c waform -n "__fish_waform_using_subcommand state; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
+complete -c waform -n "__fish_waform_using_subcommand state; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
+complete -c waform -n "__fish_waform_using_subcommand state; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c waform -n "__fish_waform_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "import" -d 'Copy a local state folder\'s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all'
+complete -c waform -n "__fish_waform_using_subcommand state; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c waform -n "__fish_waform_using_subcommand init" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
 json\t'One JSON document'
 github\t'GitHub Actions workflow commands (annotations on pull requests)'
@@ -179,13 +211,15 @@ complete -c waform -n "__fish_waform_using_subcommand man" -s j -l jobs -d 'Thre
 complete -c waform -n "__fish_waform_using_subcommand man" -s q -l quiet -d 'Print only diagnostics (no summaries or previews)'
 complete -c waform -n "__fish_waform_using_subcommand man" -s v -l verbose -d 'Print more: per-campaign counts and timings (repeat for more)'
 complete -c waform -n "__fish_waform_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox init schema completions man help" -f -a "validate" -d 'Check every document and render every recipient, offline; send nothing'
-complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox init schema completions man help" -f -a "plan" -d 'Compile; print a summary and a preview of what recipients will read'
-complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox init schema completions man help" -f -a "apply" -d 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable'
-complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox init schema completions man help" -f -a "status" -d 'Print the journal\'s counts per campaign'
-complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox init schema completions man help" -f -a "sandbox" -d 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account'
-complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox init schema completions man help" -f -a "init" -d 'Write a small working project into DIR (never overwriting a file)'
-complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox init schema completions man help" -f -a "schema" -d 'Print the JSON Schema of waform\'s YAML documents'
-complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox init schema completions man help" -f -a "completions" -d 'Print shell completions'
-complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox init schema completions man help" -f -a "man" -d 'Print the man page (roff)'
-complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox init schema completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "validate" -d 'Check every document and render every recipient, offline; send nothing'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "plan" -d 'Compile; print a summary and a preview of what recipients will read'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "apply" -d 'Send: compile as `plan` does, then send each recipient once, paced, journaled, resumable'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "status" -d 'Print the journal\'s counts per campaign'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "sandbox" -d 'Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "state" -d 'Work on the delivery state itself'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "init" -d 'Write a small working project into DIR (never overwriting a file)'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "schema" -d 'Print the JSON Schema of waform\'s YAML documents'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "completions" -d 'Print shell completions'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "man" -d 'Print the man page (roff)'
+complete -c waform -n "__fish_waform_using_subcommand help; and not __fish_seen_subcommand_from validate plan apply status sandbox state init schema completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c waform -n "__fish_waform_using_subcommand help; and __fish_seen_subcommand_from state" -f -a "import" -d 'Copy a local state folder\'s slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all'

@@ -97,6 +97,9 @@ pub enum Command {
     Status(StatusArgs),
     /// Serve fake Aldeamo and Mayten APIs on a loopback port, to try `apply` with no account.
     Sandbox(SandboxArgs),
+    /// Work on the delivery state itself.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Write a small working project into DIR (never overwriting a file).
     Init(InitArgs),
     /// Print the JSON Schema of waform's YAML documents.
@@ -108,6 +111,24 @@ pub enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+/// `waform state` commands.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Copy a local state folder's slots into PostgreSQL; again is a no-op, and a key with another record there refuses it all.
+    Import(ImportArgs),
+}
+
+/// Arguments of `state import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The state folder to copy.
+    #[arg(long, value_name = "DIR", default_value = ".waform")]
+    pub from: PathBuf,
+    /// The database: postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass).
+    #[arg(long, value_name = "URL")]
+    pub to: String,
 }
 
 /// Arguments of `init`.
@@ -138,9 +159,9 @@ pub struct ApplyArgs {
     /// Use URL as SENDER's base URL (plain http only on loopback addresses).
     #[arg(long, value_name = "SENDER=URL", value_parser = parse_endpoint)]
     pub endpoint: Vec<(String, String)>,
-    /// The state folder: who was sent what, per campaign and target.
-    #[arg(long, default_value = ".waform", value_name = "DIR")]
-    pub state_dir: PathBuf,
+    /// Where the state is kept: who was sent what, per campaign and target.
+    #[command(flatten)]
+    pub state: StateArgs,
     /// Send again to recipients whose outcome is uncertain (they may receive the message twice).
     #[arg(long)]
     pub retry_uncertain: bool,
@@ -169,9 +190,9 @@ pub struct ApplyArgs {
 pub struct StatusArgs {
     /// Files or folders to load; default `.`.
     pub paths: Vec<PathBuf>,
-    /// The state folder.
-    #[arg(long, default_value = ".waform", value_name = "DIR")]
-    pub state_dir: PathBuf,
+    /// Where the state is kept.
+    #[command(flatten)]
+    pub state: StateArgs,
     /// Show SENDER's state at URL (as sent with `apply --endpoint`) as its current target.
     #[arg(long, value_name = "SENDER=URL", value_parser = parse_endpoint)]
     pub endpoint: Vec<(String, String)>,
@@ -249,8 +270,51 @@ pub struct PlanArgs {
     #[arg(long, value_name = "PLAN")]
     pub out: Option<PathBuf>,
     /// The state `apply` keeps: recipients that already have an outcome at their target are counted apart (read only).
-    #[arg(long, default_value = ".waform", value_name = "DIR")]
-    pub state_dir: PathBuf,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// Where the state is kept: `--state`, `--state-dir`, or `WAFORM_STATE`.
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    /// Where the state is kept: a folder, or PostgreSQL as postgres://USER@HOST:PORT/DB (the password from the URL, PGPASSWORD or ~/.pgpass) [default: $WAFORM_STATE, else .waform]
+    #[arg(long, value_name = "URL_OR_PATH", conflicts_with = "state_dir")]
+    pub state: Option<String>,
+    /// The state folder (the same as --state DIR).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The environment variable `--state` defaults to.
+pub const STATE_ENV: &str = "WAFORM_STATE";
+
+impl StateArgs {
+    /// The location: `--state-dir`, `--state`, else `WAFORM_STATE`, else `.waform`. The error
+    /// (a usage error) names a URL without its password.
+    pub fn location(&self) -> Result<crate::state::Location, String> {
+        if let Some(dir) = &self.state_dir {
+            return Ok(crate::state::Location::Folder(dir.clone()));
+        }
+        let text = match &self.state {
+            Some(text) => text.clone(),
+            None => match std::env::var(STATE_ENV) {
+                Ok(text) if !text.is_empty() => text,
+                _ => return Ok(crate::state::Location::Folder(PathBuf::from(".waform"))),
+            },
+        };
+        crate::state::Location::parse(&text)
+    }
+
+    /// [`StateArgs::location`], or the exit code after saying why not.
+    pub fn location_or_exit(&self) -> Result<crate::state::Location, i32> {
+        self.location().map_err(|err| {
+            eprintln!("error: --state: {err}");
+            eprintln!(
+                "help: give a folder, or postgres://USER@HOST:PORT/DB[?sslmode=disable|prefer|require|verify-full]"
+            );
+            EXIT_USAGE
+        })
+    }
 }
 
 fn parse_endpoint(s: &str) -> Result<(String, String), String> {
@@ -298,6 +362,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Apply(args) => crate::send::apply(&cli, args),
         Command::Status(args) => crate::send::status(&cli, args),
         Command::Sandbox(args) => crate::send::sandbox(args),
+        Command::State(StateCommand::Import(args)) => state_import(&cli, args),
         Command::Init(args) => init(&cli, args),
         Command::Completions { shell } => {
             print!("{}", completions(*shell));
@@ -504,9 +569,13 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
         }
     };
     let hashing = args.out.is_some();
+    let location = match args.state.location_or_exit() {
+        Ok(location) => location,
+        Err(code) => return code,
+    };
     let mut sink = PlanSink {
         campaigns: &loaded.project.campaigns,
-        state: plan_state(&loaded, &args.state_dir, &endpoints),
+        state: plan_state(&loaded, &location, &endpoints),
         already: 0,
         drift: crate::state::Drift::default(),
         plain: hashing.then(|| {
@@ -585,7 +654,7 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
             text.push_str(&format!(
                 "{} already have an outcome at their target (`{}`); apply sends only the others.\n",
                 count(already, "recipient"),
-                args.state_dir.display()
+                location.shown()
             ));
         }
         if let Some(store) = &state {
@@ -610,14 +679,86 @@ fn plan(cli: &Cli, args: &PlanArgs) -> i32 {
     }
 }
 
+/// `waform state import`.
+fn state_import(cli: &Cli, args: &ImportArgs) -> i32 {
+    let to = match crate::state::Location::parse(&args.to) {
+        Ok(crate::state::Location::Postgres(db)) => db,
+        Ok(_) => {
+            eprintln!("error: --to must be postgres://USER@HOST:PORT/DB");
+            return EXIT_USAGE;
+        }
+        Err(err) => {
+            eprintln!("error: --to: {err}");
+            return EXIT_USAGE;
+        }
+    };
+    let summary = match crate::state::import::import(&args.from, &to) {
+        Ok(summary) => summary,
+        Err(err) => {
+            eprintln!("error: cannot import: {err}");
+            return crate::apply::EXIT_STATE;
+        }
+    };
+    for path in &summary.legacy {
+        eprintln!(
+            "warning: {} is a journal from before targets were kept; it is not imported (it names no target)",
+            path.display()
+        );
+    }
+    match summary.imported {
+        crate::state::postgres::Imported::Refused {
+            count: differing,
+            examples,
+        } => {
+            eprintln!(
+                "error: {} already {} another record in {}; nothing was imported",
+                count(differing, "key"),
+                if differing == 1 { "has" } else { "have" },
+                to.shown()
+            );
+            for e in examples {
+                eprintln!(
+                    "  campaign `{}` key {}: {} there, {} in {}",
+                    e.campaign,
+                    e.key,
+                    e.here,
+                    e.imported,
+                    args.from.display()
+                );
+            }
+            eprintln!(
+                "help: the database has moved on since (or holds another run's state): import into another database, or keep using it as it is"
+            );
+            EXIT_ERRORS
+        }
+        crate::state::postgres::Imported::Done { new, same } => {
+            if !cli.quiet {
+                for (slot, records) in &summary.slots {
+                    eprintln!(
+                        "campaign {} → {}: {}",
+                        slot.campaign,
+                        slot.target_text(),
+                        count(*records, "record")
+                    );
+                }
+                eprintln!(
+                    "Imported {} into {} ({new} new, {same} already there).",
+                    count(new + same, "record"),
+                    to.shown()
+                );
+            }
+            EXIT_OK
+        }
+    }
+}
+
 /// The state `plan` reads: the campaigns' slots at their targets, or none when nothing was
 /// ever applied there (or it cannot be read, after saying so).
 fn plan_state(
     loaded: &compile::Loaded,
-    state_dir: &Path,
+    location: &crate::state::Location,
     endpoints: &Endpoints,
 ) -> Option<Box<dyn crate::state::Store>> {
-    let location = crate::state::Location::Folder(state_dir.to_owned());
     if location.is_empty() {
         return None;
     }
@@ -627,7 +768,7 @@ fn plan_state(
         .iter()
         .map(|c| crate::state::Slot::current(c, endpoints))
         .collect();
-    let store = crate::send::open_state(&location, slots, false)?;
+    let store = crate::send::open_state(location, slots, false)?;
     for (what, _) in crate::send::refused_changes(&*store, false, false) {
         eprintln!("warning: `apply` will refuse: {what}");
     }

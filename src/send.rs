@@ -83,9 +83,7 @@ pub(crate) fn open_state(
         }
         Err(err) => {
             eprintln!("error: cannot read or write {err}");
-            eprintln!(
-                "help: check that the folder exists, is writable, and is not used by another `waform apply`"
-            );
+            eprintln!("help: {}", location.help());
             None
         }
     }
@@ -189,6 +187,10 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             return EXIT_USAGE;
         }
     }
+    let location = match args.state.location_or_exit() {
+        Ok(location) => location,
+        Err(code) => return code,
+    };
     let mut options = SendOptions {
         concurrency: args.concurrency.max(1),
         max_attempts: args.max_attempts.max(1),
@@ -245,7 +247,6 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
         }
     };
     let campaigns = &loaded.project.campaigns;
-    let location = Location::Folder(args.state_dir.clone());
     let slots: Vec<Slot> = campaigns
         .iter()
         .map(|c| Slot::current(c, &endpoints))
@@ -500,7 +501,13 @@ fn finish(
     outcomes: &[u64],
     result: Option<&apply::RunResult>,
 ) -> i32 {
-    let location = args.state_dir.display().to_string();
+    let (location, fix) = match args.state.location() {
+        Ok(location) if location.folder().is_none() => {
+            (location.shown(), "check that PostgreSQL is reachable")
+        }
+        Ok(location) => (location.shown(), "free space or fix the folder"),
+        Err(_) => (String::from("the state"), "fix the state"),
+    };
     if let Some(report) = &args.report {
         let slots: Vec<usize> = (0..store.slots().len()).collect();
         if let Err(err) = crate::state::report::write(report, store, &slots) {
@@ -557,7 +564,7 @@ fn finish(
                 "error: the state in `{location}` could not be written: {err}; the run stopped"
             );
             eprintln!(
-                "help: {never} messages were never attempted and nothing was sent without a durable intent; free space or fix the folder, then apply again to resume"
+                "help: {never} messages were never attempted and nothing was sent without a durable intent; {fix}, then apply again to resume"
             );
             return apply::EXIT_STATE;
         }
@@ -641,7 +648,10 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> i32 {
         return EXIT_ERRORS;
     };
     let endpoints: Endpoints = args.endpoint.iter().cloned().collect();
-    let location = Location::Folder(args.state_dir.clone());
+    let location = match args.state.location_or_exit() {
+        Ok(location) => location,
+        Err(code) => return code,
+    };
     let (slots, of_campaign) = match status_slots(&loaded, &location, &endpoints) {
         Ok(found) => found,
         Err(err) => {
@@ -721,7 +731,12 @@ pub fn status(cli: &Cli, args: &StatusArgs) -> i32 {
             println!(
                 "\nnote: the `legacy` row of campaign `{}` is its journal from before waform kept state per target ({}). It counts for the sender's default host{}. If those messages went to the sandbox or an --endpoint, delete that file.",
                 slot.campaign,
-                crate::state::local::legacy_path(&args.state_dir, &slot.campaign).display(),
+                location
+                    .folder()
+                    .map(|dir| crate::state::local::legacy_path(dir, &slot.campaign)
+                        .display()
+                        .to_string())
+                    .unwrap_or_default(),
                 sender.map(|h| format!(" ({h})")).unwrap_or_default(),
             );
         }

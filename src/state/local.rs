@@ -420,6 +420,168 @@ fn read_header(path: &Path) -> io::Result<Option<Header>> {
         .filter(|h| h.v == LINE_VERSION && h.kind == "slot"))
 }
 
+/// Every slot of the folder (by the header lines of its slot files), in a stable order, and
+/// the legacy journals it holds (which name no target). For `waform state import`.
+pub fn discover_all(state_dir: &Path) -> Result<(Vec<Slot>, Vec<PathBuf>), StateError> {
+    let fail = |cause| StateError {
+        location: state_dir.display().to_string(),
+        cause,
+    };
+    let dir = state_dir.join(JOURNAL_DIR);
+    let mut slots = Vec::new();
+    let mut legacies = Vec::new();
+    let mut entries: Vec<PathBuf> = fs::read_dir(&dir)
+        .map_err(fail)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<io::Result<_>>()
+        .map_err(fail)?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            for file in fs::read_dir(&path).map_err(fail)? {
+                let file = file.map_err(fail)?.path();
+                if file.extension().is_none_or(|e| e != "ndjson") {
+                    continue;
+                }
+                if let Some(header) = read_header(&file).map_err(fail)? {
+                    slots.push(Slot {
+                        campaign: header.campaign,
+                        target: Some(Target {
+                            provider: header.provider,
+                            host: header.host,
+                            account: header.account,
+                        }),
+                        key: header.key,
+                        default_host: false,
+                    });
+                }
+            }
+        } else if path.extension().is_some_and(|e| e == "ndjson") {
+            legacies.push(path);
+        }
+    }
+    slots.sort();
+    Ok((slots, legacies))
+}
+
+/// A key's latest record in a slot file, with its digest and the provider JSON of its latest
+/// intent that had one: what `waform state import` copies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    /// The request of the latest line.
+    pub req: u64,
+    /// The recipient's key.
+    pub key: String,
+    /// The number.
+    pub to: String,
+    /// The tracking number (of the latest line, else of an earlier intent).
+    pub tracking: Option<String>,
+    /// The latest outcome (`uncertain` for an intent with no outcome).
+    pub status: Status,
+    /// Whether the latest line is an intent with no outcome.
+    pub in_flight: bool,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// The digest of the message as sent.
+    pub digest: Option<u64>,
+    /// The provider JSON of the latest intent that kept one, as written.
+    pub body: Option<String>,
+    /// The provider's message id.
+    pub message_id: Option<String>,
+    /// The provider's tracking uuid.
+    pub track_uuid: Option<String>,
+    /// Why it failed, is unsent or uncertain.
+    pub error: Option<String>,
+    /// A warning the provider gave with an accepted message.
+    pub warning: Option<String>,
+}
+
+/// The body of an intent line, as written: what follows its first `,"body":` (the other
+/// fields come first, and no string of theirs holds an unescaped quote).
+fn raw_body(text: &[u8]) -> Option<&[u8]> {
+    const MARK: &[u8] = b",\"body\":";
+    let at = text.windows(MARK.len()).position(|w| w == MARK)?;
+    let body = &text[at + MARK.len()..];
+    body.strip_suffix(b"}")
+}
+
+/// Each key's latest record of a slot (not a legacy one), in the order of their latest line.
+/// The file is read twice and nothing of it held but an index; unreadable lines are skipped.
+pub fn export(
+    state_dir: &Path,
+    slot: &Slot,
+    each: &mut dyn FnMut(Exported) -> io::Result<()>,
+) -> Result<(), StateError> {
+    let fail = |cause| StateError {
+        location: state_dir.display().to_string(),
+        cause,
+    };
+    if slot.target.is_none() {
+        return Ok(());
+    }
+    let path = slot_path(&state_dir.join(JOURNAL_DIR), slot);
+    let mut last: KeyIndex<u64> = KeyIndex::default();
+    let mut last_body: KeyIndex<u64> = KeyIndex::default();
+    read_lines(&path, false, &mut |number, text| {
+        if let Some(Some(line)) = parse_line(text, LINE_VERSION, "") {
+            last.insert(&line.key, number);
+            if line.intent && raw_body(text).is_some() {
+                last_body.insert(&line.key, number);
+            }
+        }
+    })
+    .map_err(fail)?;
+    last.finish();
+    last_body.finish();
+    let mut tracking: HashMap<u64, String> = HashMap::new();
+    let mut bodies: HashMap<u64, String> = HashMap::new();
+    let mut failed = None;
+    read_lines(&path, false, &mut |number, text| {
+        if failed.is_some() {
+            return;
+        }
+        let Some(Some(line)) = parse_line(text, LINE_VERSION, "") else {
+            return;
+        };
+        let hash = key_hash(&line.key);
+        if last_body.get_hash(hash) == Some(number)
+            && let Some(body) = raw_body(text)
+        {
+            bodies.insert(hash, String::from_utf8_lossy(body).into_owned());
+        }
+        let raw = line.raw;
+        if last.get_hash(hash) != Some(number) {
+            if let (true, Some(t)) = (line.intent, raw.tracking) {
+                tracking.insert(hash, t);
+            }
+            return;
+        }
+        let exported = Exported {
+            req: line.req,
+            key: line.key.into_owned(),
+            to: raw.to.map(Cow::into_owned).unwrap_or_default(),
+            tracking: raw.tracking.or_else(|| tracking.remove(&hash)),
+            status: line.status,
+            in_flight: line.intent,
+            attempts: line.attempts,
+            digest: line.digest,
+            body: bodies.remove(&hash),
+            message_id: raw.message_id,
+            track_uuid: raw.track_uuid,
+            error: raw.error,
+            warning: raw.warning,
+        };
+        if let Err(e) = each(exported) {
+            failed = Some(e);
+        }
+    })
+    .map_err(fail)?;
+    match failed {
+        Some(e) => Err(fail(e)),
+        None => Ok(()),
+    }
+}
+
 /// One open slot.
 struct Open {
     path: PathBuf,

@@ -6,10 +6,13 @@
 //! an `--endpoint` has its own target, so it never counts for the provider's real host.
 //!
 //! [`Store`] is the one interface `apply`, `plan`, `status` and `--report` use; [`Location`]
-//! says where a store lives and opens it. The local folder ([`local`]) is the default backend.
+//! says where a store lives and opens it. The local folder ([`local`]) is the default backend;
+//! PostgreSQL ([`postgres`]) is the other.
 
+pub mod import;
 pub mod index;
 pub mod local;
+pub mod postgres;
 pub mod report;
 
 use std::collections::HashMap;
@@ -276,7 +279,7 @@ pub struct Unreadable {
 /// Why the state could not be read or written: where, and the cause. Never holds a secret.
 #[derive(Debug)]
 pub struct StateError {
-    /// The state's location as shown (a folder).
+    /// The state's location as shown (a folder, or a URL without its password).
     pub location: String,
     /// What failed.
     pub cause: std::io::Error,
@@ -343,13 +346,26 @@ pub trait Store: Send + Sync {
 pub enum Location {
     /// A local folder (`.waform/` by default).
     Folder(PathBuf),
+    /// A PostgreSQL database (`postgres://USER@HOST:PORT/DB`).
+    Postgres(Box<postgres::PgLocation>),
 }
 
 impl Location {
-    /// How the location is shown.
+    /// Where `--state` points: a `postgres://` or `postgresql://` URL is a database, anything
+    /// else a folder. The error names the URL without its password.
+    pub fn parse(text: &str) -> Result<Location, String> {
+        if postgres::is_url(text) {
+            postgres::PgLocation::parse(text).map(|db| Location::Postgres(Box::new(db)))
+        } else {
+            Ok(Location::Folder(PathBuf::from(text)))
+        }
+    }
+
+    /// How the location is shown (a URL never with its password).
     pub fn shown(&self) -> String {
         match self {
             Location::Folder(dir) => dir.display().to_string(),
+            Location::Postgres(db) => db.shown().to_owned(),
         }
     }
 
@@ -357,6 +373,7 @@ impl Location {
     pub fn discover(&self, campaigns: &[&str]) -> Result<Vec<Slot>, StateError> {
         match self {
             Location::Folder(dir) => local::discover(dir, campaigns),
+            Location::Postgres(db) => postgres::discover(db, campaigns),
         }
     }
 
@@ -364,6 +381,7 @@ impl Location {
     pub fn open(&self, slots: Vec<Slot>) -> Result<Box<dyn Store>, StateError> {
         match self {
             Location::Folder(dir) => Ok(Box::new(local::Folder::open(dir, slots)?)),
+            Location::Postgres(db) => Ok(Box::new(postgres::Postgres::open(db, slots)?)),
         }
     }
 
@@ -371,13 +389,17 @@ impl Location {
     pub fn read(&self, slots: Vec<Slot>) -> Result<Box<dyn Store>, StateError> {
         match self {
             Location::Folder(dir) => Ok(Box::new(local::Folder::read(dir, slots)?)),
+            Location::Postgres(db) => Ok(Box::new(postgres::Postgres::read(db, slots)?)),
         }
     }
 
-    /// Whether nothing is stored here at all (no folder): callers may skip the lookups.
+    /// Whether nothing is stored here at all (no folder): callers may skip the lookups. A
+    /// database is never known empty without connecting, so it is read (and a database where
+    /// waform never wrote reads as empty).
     pub fn is_empty(&self) -> bool {
         match self {
             Location::Folder(dir) => !dir.join(local::JOURNAL_DIR).exists(),
+            Location::Postgres(_) => false,
         }
     }
 
@@ -385,6 +407,19 @@ impl Location {
     pub fn folder(&self) -> Option<&Path> {
         match self {
             Location::Folder(dir) => Some(dir),
+            Location::Postgres(_) => None,
+        }
+    }
+
+    /// What to check when the state cannot be opened.
+    pub fn help(&self) -> &'static str {
+        match self {
+            Location::Folder(_) => {
+                "check that the folder exists, is writable, and is not used by another `waform apply`"
+            }
+            Location::Postgres(_) => {
+                "check that PostgreSQL is running and reachable at that address, and the user, database and password (from the URL, PGPASSWORD or ~/.pgpass)"
+            }
         }
     }
 }
