@@ -88,6 +88,7 @@ Register-ArgumentCompleter -Native -CommandName 'waform' -ScriptBlock {
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'The state folder (the same as --state DIR)')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write one row per recipient to FILE (.csv, or .ndjson/.jsonl)')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Attempts for a throttled request or one that could not connect')
+            [CompletionResult]::new('--lease', '--lease', [CompletionResultType]::ParameterName, 'With PostgreSQL state: how long this run''s claims on recipients hold unless it renews them (it does every third of it); another run takes over the claims of one that died after it (`500ms`, `30s`, `2m`)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'How diagnostics are written')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colours in diagnostics')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads that compile recipients (default: one per core). The output is the same whatever the number')

@@ -134,7 +134,7 @@ _waform() {
             return 0
             ;;
         waform__subcmd__apply)
-            opts="-q -v -j -h --yes --plan --rate --concurrency --endpoint --state --state-dir --retry-uncertain --retry-failed --resend-changed --accept-changed-key --accept-changed-account --report --max-attempts --format --color --quiet --verbose --jobs --help"
+            opts="-q -v -j -h --yes --plan --rate --concurrency --endpoint --state --state-dir --retry-uncertain --retry-failed --resend-changed --accept-changed-key --accept-changed-account --report --max-attempts --lease --format --color --quiet --verbose --jobs --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -169,6 +169,10 @@ _waform() {
                     return 0
                     ;;
                 --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lease)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

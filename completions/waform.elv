@@ -82,6 +82,7 @@ set edit:completion:arg-completer[waform] = {|@words|
             cand --state-dir 'The state folder (the same as --state DIR)'
             cand --report 'Write one row per recipient to FILE (.csv, or .ndjson/.jsonl)'
             cand --max-attempts 'Attempts for a throttled request or one that could not connect'
+            cand --lease 'With PostgreSQL state: how long this run''s claims on recipients hold unless it renews them (it does every third of it); another run takes over the claims of one that died after it (`500ms`, `30s`, `2m`)'
             cand --format 'How diagnostics are written'
             cand --color 'When to use colours in diagnostics'
             cand -j 'Threads that compile recipients (default: one per core). The output is the same whatever the number'

@@ -84,6 +84,7 @@ complete -c waform -n "__fish_waform_using_subcommand apply" -l state -d 'Where 
 complete -c waform -n "__fish_waform_using_subcommand apply" -l state-dir -d 'The state folder (the same as --state DIR)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand apply" -l report -d 'Write one row per recipient to FILE (.csv, or .ndjson/.jsonl)' -r -F
 complete -c waform -n "__fish_waform_using_subcommand apply" -l max-attempts -d 'Attempts for a throttled request or one that could not connect' -r
+complete -c waform -n "__fish_waform_using_subcommand apply" -l lease -d 'With PostgreSQL state: how long this run\'s claims on recipients hold unless it renews them (it does every third of it); another run takes over the claims of one that died after it (`500ms`, `30s`, `2m`)' -r
 complete -c waform -n "__fish_waform_using_subcommand apply" -l format -d 'How diagnostics are written' -r -f -a "human\t'For people, with the source lines'
 json\t'One JSON document'
 github\t'GitHub Actions workflow commands (annotations on pull requests)'

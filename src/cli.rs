@@ -183,6 +183,31 @@ pub struct ApplyArgs {
     /// Attempts for a throttled request or one that could not connect.
     #[arg(long, default_value_t = 8, value_name = "N")]
     pub max_attempts: u32,
+    /// With PostgreSQL state: how long this run's claims on recipients hold unless it renews them (it does every third of it); another run takes over the claims of one that died after it (`500ms`, `30s`, `2m`).
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = parse_lease)]
+    pub lease: std::time::Duration,
+}
+
+/// A lease: a number with `ms`, `s` or `m` (seconds without a unit), at least 100ms.
+fn parse_lease(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    match number.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n * scale >= 0.1 && n * scale <= 86_400.0 => {
+            Ok(std::time::Duration::from_secs_f64(n * scale))
+        }
+        _ => Err(format!(
+            "`{text}` is not a lease: write e.g. 30s, 500ms or 2m (from 100ms to a day)"
+        )),
+    }
 }
 
 /// Arguments of `status`.

@@ -169,6 +169,83 @@ impl Tally {
     }
 }
 
+/// How many messages pass 2 claims at once (one round trip to the state for each batch).
+const CLAIM_BATCH: usize = 256;
+
+/// Where the sources digest of a campaign starts (see [`mix`]).
+const SOURCES_SEED: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// The sources digest of a campaign with one more message: its key and its digest, in order.
+/// Workers splitting a campaign must have the same (same messages, in the same order).
+fn mix(digest: u64, key: &str, message: u64) -> u64 {
+    let key = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
+    let mixed = (digest ^ key).wrapping_mul(0x0000_0100_0000_01b3);
+    (mixed ^ message)
+        .rotate_left(23)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The messages pass 2 would send, claimed a batch at a time: only those this process claims
+/// are sent (with PostgreSQL several processes split a campaign; the folder claims all).
+struct Claims {
+    /// The messages waiting to be claimed, with their campaign.
+    batch: Vec<(usize, Box<Message>)>,
+    /// Per campaign, messages not claimed: another process has them, or sent them since.
+    others: Vec<u64>,
+    /// Why claiming failed; the run stops.
+    error: Option<String>,
+}
+
+impl Claims {
+    /// Claim the batch: the messages claimed, in their order (boxed as the compiler gives
+    /// them and the emitter takes them).
+    #[allow(clippy::vec_box)]
+    fn claim(&mut self, store: &Mutex<Box<dyn Store>>) -> Vec<Box<Message>> {
+        let batch = std::mem::take(&mut self.batch);
+        if batch.is_empty() || self.error.is_some() {
+            return Vec::new();
+        }
+        let mut store = match store.lock() {
+            Ok(store) => store,
+            Err(e) => e.into_inner(),
+        };
+        let mut campaigns: Vec<usize> = batch.iter().map(|(c, _)| *c).collect();
+        campaigns.sort_unstable();
+        campaigns.dedup();
+        let mut claimed: HashMap<usize, std::vec::IntoIter<bool>> = HashMap::new();
+        for campaign in campaigns {
+            let keys: Vec<&str> = batch
+                .iter()
+                .filter(|(c, _)| *c == campaign)
+                .map(|(_, m)| key_of(m))
+                .collect();
+            match store.claim(campaign, &keys) {
+                Ok(mine) => {
+                    claimed.insert(campaign, mine.into_iter());
+                }
+                Err(err) => {
+                    self.error = Some(err.cause.to_string());
+                    return Vec::new();
+                }
+            }
+        }
+        drop(store);
+        let mut out = Vec::with_capacity(batch.len());
+        for (campaign, message) in batch {
+            let mine = claimed
+                .get_mut(&campaign)
+                .and_then(Iterator::next)
+                .unwrap_or(false);
+            if mine {
+                out.push(message);
+            } else {
+                self.others[campaign] += 1;
+            }
+        }
+        out
+    }
+}
+
 /// `waform apply`.
 pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     let Some((loaded, mut sources, mut diags)) = crate::cli::load_clean(cli, &args.paths) else {
@@ -188,7 +265,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
         }
     }
     let location = match args.state.location_or_exit() {
-        Ok(location) => location,
+        Ok(location) => location.with_lease(args.lease),
         Err(code) => return code,
     };
     let mut options = SendOptions {
@@ -273,6 +350,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     let hashing = args.plan.is_some();
     let mut hasher = PlanHasher::default();
     let mut tallies = vec![Tally::default(); campaigns.len()];
+    let mut sources_digest = vec![SOURCES_SEED; campaigns.len()];
     let summaries = {
         let mut on_request = |r: Request| stats.add(&r);
         let mut on_plain = |r: Request| hasher.add(&r);
@@ -283,7 +361,9 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             &mut diags,
             &mut ByCampaign(|campaign: usize, message: Box<Message>| {
                 let entry = store.lookup(campaign, key_of(&message));
-                let plan = Plan::of(entry, || digest_of(&message));
+                let digest = digest_of(&message);
+                sources_digest[campaign] = mix(sources_digest[campaign], key_of(&message), digest);
+                let plan = Plan::of(entry, || digest);
                 tallies[campaign].add(plan, plan.sends(resend));
                 if hashing {
                     plain.push(&message, &mut on_plain);
@@ -301,6 +381,20 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
     if diags.has_errors() {
         eprintln!("Apply refused: fix the errors above. Nothing was sent.");
         return EXIT_ERRORS;
+    }
+    let mut store = store;
+    for (slot, digest) in sources_digest.iter().enumerate() {
+        if let Err(err) = store.join(slot, *digest) {
+            eprintln!("error: cannot read or write {err}");
+            if err.cause.kind() == std::io::ErrorKind::AlreadyExists {
+                eprintln!(
+                    "help: every run splitting a campaign must compile the same sources; nothing was sent"
+                );
+                return EXIT_ERRORS;
+            }
+            eprintln!("help: {}", location.help());
+            return apply::EXIT_STATE;
+        }
     }
     let human = cli.format == FormatArg::Human;
     if !cli.quiet && human {
@@ -434,6 +528,7 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
         let loaded_ref = &loaded;
         let endpoints_ref = &endpoints;
         let run_options = cli.run_options(crate::compile::Keep::Encoded);
+        let n_campaigns = campaigns.len();
         let producer = scope.spawn(move || {
             let mut sources = Sources::default();
             let mut diags = Diagnostics::new();
@@ -443,6 +538,11 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
                 if open.load(Relaxed) && tx.blocking_send(request).is_err() {
                     open.store(false, Relaxed);
                 }
+            };
+            let mut claims = Claims {
+                batch: Vec::with_capacity(CLAIM_BATCH),
+                others: vec![0; n_campaigns],
+                error: None,
             };
             compile::run(
                 loaded_ref,
@@ -458,14 +558,25 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
                         Err(_) => false,
                     };
                     if sends {
-                        emitter.push_owned(message, &mut on_request);
+                        claims.batch.push((campaign, message));
+                        if claims.batch.len() >= CLAIM_BATCH {
+                            for message in claims.claim(&store_for_compile) {
+                                emitter.push_owned(message, &mut on_request);
+                            }
+                        }
                     }
-                    open.load(Relaxed)
+                    open.load(Relaxed) && claims.error.is_none()
                 }),
             );
-            if open.load(Relaxed) {
+            if open.load(Relaxed) && claims.error.is_none() {
+                for message in claims.claim(&store_for_compile) {
+                    emitter.push_owned(message, &mut on_request);
+                }
+            }
+            if open.load(Relaxed) && claims.error.is_none() {
                 emitter.finish(&mut on_request);
             }
+            (claims.others, claims.error)
         });
         let result = runtime.block_on(apply::send_all(
             rx,
@@ -476,7 +587,24 @@ pub fn apply(cli: &Cli, args: &ApplyArgs) -> i32 {
             options,
             events,
         ));
-        let _ = producer.join();
+        let mut result = result;
+        match producer.join() {
+            Ok((others, error)) => {
+                if let Some(error) = error {
+                    result.state_error.get_or_insert(error);
+                }
+                if let Ok(mut t) = done.lock() {
+                    for (slot, n) in others.into_iter().enumerate() {
+                        t.0[slot] += n;
+                    }
+                }
+            }
+            Err(_) => {
+                result
+                    .state_error
+                    .get_or_insert_with(|| "the compiler stopped".to_owned());
+            }
+        }
         result
     });
     if let Some(bar) = progress {

@@ -243,7 +243,7 @@ fn apply_sends_once_and_status_counts() {
     rt.block_on(sandbox.shutdown());
 }
 
-/// A run killed with SIGKILL mid-way and run again sends nobody twice, and every key has an outcome (those in flight are uncertain).
+/// A run killed with SIGKILL mid-way and run again once its lease expired sends nobody twice, and every key has an outcome (those in flight are uncertain).
 #[test]
 fn a_killed_run_resumes_without_duplicates() {
     let Some(admin) = server("a_killed_run_resumes_without_duplicates") else {
@@ -264,7 +264,7 @@ fn a_killed_run_resumes_without_duplicates() {
         dir.path(),
         &sandbox.url(),
         API_KEY,
-        &["--state", &db.url, "--concurrency", "4"],
+        &["--state", &db.url, "--concurrency", "4", "--lease", "1s"],
     )
     .stdout(std::process::Stdio::null())
     .stderr(std::process::Stdio::null())
@@ -276,6 +276,8 @@ fn a_killed_run_resumes_without_duplicates() {
     }
     child.kill().expect("SIGKILL");
     let _ = child.wait();
+    // The keys it had claimed and not sent are free once its lease expired.
+    std::thread::sleep(Duration::from_millis(1500));
     let after_kill = sandbox.accepted().len();
     assert!(after_kill < 240, "killed before the end");
     let in_flight = query(
@@ -683,37 +685,254 @@ fn the_store_keeps_the_folders_semantics() {
     assert_eq!(conflicts[0].outcomes, 2);
 }
 
-/// A second writer of a slot is refused with a clear error while the first holds it; readers are not, and another slot is free.
+/// Writers of one slot split its keys by claims: a key another holds is not claimed, a worker that left frees its unsent claims, and one with other sources may not join.
 #[test]
-fn one_writer_per_slot() {
-    let Some(admin) = server("one_writer_per_slot") else {
+fn writers_of_a_slot_claim_each_key_once() {
+    let Some(admin) = server("writers_of_a_slot_claim_each_key_once") else {
         return;
     };
     let db = TestDb::new(&admin);
     let location = Location::parse(&db.url).expect("location");
-    let first = location.open(vec![slot("c", "57", None)]).expect("open");
-    let Err(second) = location.open(vec![slot("c", "57", None)]) else {
-        panic!("a second writer");
-    };
-    assert_eq!(second.cause.kind(), std::io::ErrorKind::WouldBlock);
-    let said = second.to_string();
-    assert!(
-        said.contains("is being sent by another waform run"),
-        "{said}"
-    );
-    assert!(said.contains(&db.shown()), "{said}");
+    let mut first = location.open(vec![slot("c", "57", None)]).expect("open");
+    first.join(0, 7).expect("join");
+    let mut second = location.open(vec![slot("c", "57", None)]).expect("open");
+    second.join(0, 7).expect("the same sources join");
+    let mut other = location.open(vec![slot("c", "57", None)]).expect("open");
+    let refused = other.join(0, 8).expect_err("other sources");
+    assert_eq!(refused.cause.kind(), std::io::ErrorKind::AlreadyExists);
+    let said = refused.to_string();
+    assert!(said.contains("from other sources"), "{said}");
     assert!(!said.contains(&db.password()), "{said}");
-    assert!(location.read(vec![slot("c", "57", None)]).is_ok());
-    assert!(
-        location
-            .open(vec![slot("c", "57", Some("{{ phone }}"))])
-            .is_ok()
+    drop(other);
+    assert_eq!(first.claim(0, &["1", "2"]).expect("claim"), [true, true]);
+    assert_eq!(
+        second.claim(0, &["2", "3"]).expect("claim"),
+        [false, true],
+        "a key the first holds is not the second's"
     );
+    let req = first.next_request_id().expect("id");
+    first.intent(req, &[intent("1", None)]).expect("intent");
+    first.syncer().expect("syncer")().expect("sync");
     drop(first);
-    assert!(
-        location.open(vec![slot("c", "57", None)]).is_ok(),
-        "released"
+    assert_eq!(
+        second.claim(0, &["1", "2"]).expect("claim"),
+        [false, true],
+        "the first left: its unsent claim is free, the one with a durable intent is not"
     );
+    let read = location.read(vec![slot("c", "57", None)]).expect("read");
+    assert_eq!(
+        read.lookup(0, "1").map(|e| e.status()),
+        Some(Status::Uncertain)
+    );
+    assert_eq!(read.lookup(0, "2"), None, "a claim alone is no record");
+    assert_eq!(read.counts(0).total(), 1);
+}
+
+/// The keys of a campaign run again by three workers together.
+fn worker(dir: &Path, sandbox: &str, db: &str, lease: &str) -> std::process::Child {
+    waform(
+        dir,
+        sandbox,
+        API_KEY,
+        &[
+            "--state",
+            db,
+            "--concurrency",
+            "8",
+            "--lease",
+            lease,
+            "--quiet",
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .expect("spawn")
+}
+
+/// Every key has exactly one row with an outcome, and the sandbox accepted none twice.
+fn assert_each_once(db: &TestDb, sandbox: &Sandbox, keys: usize) -> HashMapCounts {
+    let counts = accepted_counts(sandbox);
+    let twice: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "sent twice: {twice:?}");
+    let rows = query(
+        &db.url,
+        "SELECT status, count(*) FROM waform.recipients GROUP BY status ORDER BY status",
+    );
+    let mut by_status = HashMapCounts::new();
+    for r in rows {
+        by_status.insert(
+            r[0].clone().unwrap_or_else(|| "none".to_owned()),
+            r[1].as_deref().unwrap_or("0").parse().expect("count"),
+        );
+    }
+    assert_eq!(by_status.values().sum::<usize>(), keys, "{by_status:?}");
+    assert!(
+        !by_status.contains_key("none"),
+        "every key has an outcome: {by_status:?}"
+    );
+    by_status
+}
+
+type HashMapCounts = std::collections::HashMap<String, usize>;
+
+/// Three workers started together on one campaign of 3,000 recipients split it: each key sent exactly once, each with an outcome.
+#[test]
+fn three_workers_send_each_key_once() {
+    let Some(admin) = server("three_workers_send_each_key_once") else {
+        return;
+    };
+    let db = TestDb::new(&admin);
+    let rt = runtime();
+    let sandbox = start(&rt, Faults::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(1500, 0), false, 1);
+    let workers: Vec<_> = (0..3)
+        .map(|_| worker(dir.path(), &sandbox.url(), &db.url, "10s"))
+        .collect();
+    for child in workers {
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let by_status = assert_each_once(&db, &sandbox, 3000);
+    assert_eq!(by_status.get("sent"), Some(&3000), "{by_status:?}");
+    assert_eq!(sandbox.accepted().len(), 3000);
+    let workers: Vec<String> = query(
+        &db.url,
+        "SELECT count(DISTINCT request_id / 1024) FROM waform.recipients",
+    )
+    .into_iter()
+    .filter_map(|r| r[0].clone())
+    .collect();
+    assert!(
+        workers[0].parse::<u32>().expect("count") >= 2,
+        "more than one worker sent: {workers:?}"
+    );
+    rt.block_on(sandbox.shutdown());
+}
+
+/// A worker SIGKILLed mid-run: once its lease expired a re-run finishes, nobody is sent twice, every key has an outcome, and the killed one's intents in flight are uncertain.
+#[test]
+fn a_killed_worker_is_taken_over_without_duplicates() {
+    let Some(admin) = server("a_killed_worker_is_taken_over_without_duplicates") else {
+        return;
+    };
+    let db = TestDb::new(&admin);
+    let rt = runtime();
+    let sandbox = start(
+        &rt,
+        Faults {
+            latency_ms: 20,
+            ..Faults::default()
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(1500, 0), false, 1);
+    let mut workers: Vec<_> = (0..3)
+        .map(|_| worker(dir.path(), &sandbox.url(), &db.url, "1s"))
+        .collect();
+    let started = Instant::now();
+    while sandbox.accepted().len() < 300 && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    workers[0].kill().expect("SIGKILL");
+    let _ = workers[0].wait();
+    let killed = workers.remove(0);
+    drop(killed);
+    for child in workers {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            matches!(out.status.code(), Some(0) | Some(3)),
+            "{}",
+            text(&out)
+        );
+    }
+    let in_flight: usize = query(
+        &db.url,
+        "SELECT count(*) FROM waform.recipients WHERE in_flight",
+    )[0][0]
+        .as_deref()
+        .unwrap_or("0")
+        .parse()
+        .expect("count");
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = run(&mut waform(
+        dir.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--state", &db.url, "--lease", "1s"],
+    ));
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(3)),
+        "{}",
+        text(&out)
+    );
+    let by_status = assert_each_once(&db, &sandbox, 3000);
+    assert_eq!(
+        by_status.get("uncertain").copied().unwrap_or(0),
+        in_flight,
+        "the uncertain ones are the intents the kill left in flight: {by_status:?}"
+    );
+    assert_eq!(
+        by_status.get("sent").copied().unwrap_or(0) + in_flight,
+        3000,
+        "{by_status:?}"
+    );
+    rt.block_on(sandbox.shutdown());
+}
+
+/// A worker whose sources differ from those of the workers sending a campaign refuses to join (exit 1) and sends nothing.
+#[test]
+fn a_worker_with_edited_sources_refuses_to_join() {
+    let Some(admin) = server("a_worker_with_edited_sources_refuses_to_join") else {
+        return;
+    };
+    let db = TestDb::new(&admin);
+    let rt = runtime();
+    let sandbox = start(
+        &rt,
+        Faults {
+            latency_ms: 50,
+            ..Faults::default()
+        },
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    project(dir.path(), &numbers(200, 0), false, 1);
+    // The same campaign with another first parameter: other messages.
+    let edited = tempfile::tempdir().expect("tempdir");
+    project(edited.path(), &numbers(200, 0), false, 1);
+    let yaml = std::fs::read_to_string(edited.path().join("project.yaml")).expect("yaml");
+    std::fs::write(
+        edited.path().join("project.yaml"),
+        yaml.replace(r#"body: ["{{ name }}","#, r#"body: ["{{ name }}!","#),
+    )
+    .expect("edit");
+    let mut first = worker(dir.path(), &sandbox.url(), &db.url, "10s");
+    let started = Instant::now();
+    while sandbox.accepted().is_empty() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let before = sandbox.accepted().len();
+    let out = run(&mut waform(
+        edited.path(),
+        &sandbox.url(),
+        API_KEY,
+        &["--state", &db.url],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("from other sources"), "{said}");
+    assert!(!said.contains(&db.password()), "{said}");
+    assert!(
+        !said.contains("This run:"),
+        "it stopped before sending: {said}"
+    );
+    let _ = first.kill();
+    let _ = first.wait();
+    assert!(sandbox.accepted().len() >= before);
+    let counts = accepted_counts(&sandbox);
+    assert!(counts.values().all(|c| *c == 1), "no recipient sent twice");
+    rt.block_on(sandbox.shutdown());
 }
 
 /// TLS: `require` encrypts, `verify-full` checks the certificate against sslrootcert and the host, and fails against roots that did not sign it.

@@ -24,8 +24,9 @@ pub struct Summary {
     pub imported: Imported,
 }
 
-/// Import every slot of the folder `from` into `to`, holding the folder's lock and the
-/// database's lock of each slot (no `apply` may run meanwhile on either).
+/// Import every slot of the folder `from` into `to`, holding the folder's lock (no `apply`
+/// may run on it meanwhile); a key the database already holds otherwise (another record, or
+/// a worker's claim) refuses the whole import.
 pub fn import(from: &Path, to: &PgLocation) -> Result<Summary, StateError> {
     if !from.join(local::JOURNAL_DIR).is_dir() {
         return Err(StateError {

@@ -912,6 +912,10 @@ impl Store for Folder {
         Ok(vec![true; keys.len()])
     }
 
+    fn join(&mut self, _slot: usize, _sources: u64) -> Result<(), StateError> {
+        Ok(())
+    }
+
     fn next_request_id(&mut self) -> Result<u64, StateError> {
         let id = self.next_req;
         self.reserve_request_id(id)?;

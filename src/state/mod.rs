@@ -313,6 +313,11 @@ pub trait Store: Send + Sync {
     /// Claim keys of a slot for this process to send; true for each one claimed. A store
     /// used by one process at a time (under its lock) claims every key.
     fn claim(&mut self, slot: usize, keys: &[&str]) -> Result<Vec<bool>, StateError>;
+    /// Join the processes sending a slot, as one whose sources compile to messages with the
+    /// digest `sources`: refused (an error of kind `AlreadyExists`, nothing written) when
+    /// others are sending it now from other sources. A store used by one process at a time
+    /// (under its lock) has nobody to join.
+    fn join(&mut self, slot: usize, sources: u64) -> Result<(), StateError>;
     /// A request id, unique within the store across runs.
     fn next_request_id(&mut self) -> Result<u64, StateError>;
     /// Record the intents of one request. They are written, but durable only once the
@@ -377,7 +382,20 @@ impl Location {
         }
     }
 
-    /// Open the state of `slots` to write (holding the lock: one writer at a time).
+    /// This location with `lease` as how long a writer's claims hold unless renewed (only
+    /// PostgreSQL has claims).
+    pub fn with_lease(self, lease: std::time::Duration) -> Location {
+        match self {
+            Location::Postgres(mut db) => {
+                db.set_lease(lease);
+                Location::Postgres(db)
+            }
+            folder => folder,
+        }
+    }
+
+    /// Open the state of `slots` to write: the folder holding its lock (one writer at a
+    /// time); PostgreSQL for one of the workers that split its slots by claims.
     pub fn open(&self, slots: Vec<Slot>) -> Result<Box<dyn Store>, StateError> {
         match self {
             Location::Folder(dir) => Ok(Box::new(local::Folder::open(dir, slots)?)),

@@ -50,14 +50,15 @@ use super::{
 };
 
 /// The migrations, in order: version, name, SQL. Never edit one that was released; add one.
-pub const MIGRATIONS: &[(i32, &str, &str)] =
-    &[(1, "initial", include_str!("postgres/0001_initial.sql"))];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (1, "initial", include_str!("postgres/0001_initial.sql")),
+    (2, "workers", include_str!("postgres/0002_workers.sql")),
+];
 
 /// The advisory-lock class of the migrations (`wafo`).
 const MIGRATION_LOCK: i32 = 0x7761_666f;
-/// The advisory-lock class of the slots being sent (`wafp`); the object is a hash of the
-/// slot's identity.
-const SLOT_LOCK: i32 = 0x7761_6670;
+/// How long a worker's claims hold unless it renews them, by default.
+pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 /// How many request ids one `request_blocks` value stands for.
 const REQUEST_BLOCK: u64 = 1024;
 /// How many records a page of a report reads.
@@ -87,6 +88,7 @@ pub struct PgLocation {
     ssl: SslMode,
     root_cert: Option<PathBuf>,
     shown: String,
+    lease: std::time::Duration,
 }
 
 impl fmt::Debug for PgLocation {
@@ -193,6 +195,7 @@ impl PgLocation {
             ssl,
             root_cert,
             shown,
+            lease: DEFAULT_LEASE,
         })
     }
 
@@ -204,6 +207,11 @@ impl PgLocation {
     /// The TLS mode.
     pub fn ssl_mode(&self) -> SslMode {
         self.ssl
+    }
+
+    /// How long a writer's claims hold unless renewed (it renews them every third of it).
+    pub fn set_lease(&mut self, lease: std::time::Duration) {
+        self.lease = lease.max(std::time::Duration::from_millis(100));
     }
 
     /// The connection's configuration with its password: from the URL, else `PGPASSWORD`,
@@ -530,19 +538,25 @@ impl Db {
         F: FnOnce(Arc<Client>) -> Fut + Send + 'static,
         Fut: Future<Output = io::Result<T>> + Send + 'static,
     {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let job: Job = Box::new(move |client| {
-            Box::pin(async move {
-                let _ = tx.send(f(client).await);
-            })
-        });
-        self.jobs
-            .as_ref()
-            .ok_or_else(lost)?
-            .send(job)
-            .map_err(|_| lost())?;
-        rx.recv().map_err(|_| lost())?
+        call_on(self.jobs.as_ref().ok_or_else(lost)?, f)
     }
+}
+
+/// Run `f` on the thread of the connection that `jobs` feeds, and wait for its answer.
+fn call_on<T, F, Fut>(jobs: &tokio::sync::mpsc::UnboundedSender<Job>, f: F) -> io::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(Arc<Client>) -> Fut + Send + 'static,
+    Fut: Future<Output = io::Result<T>> + Send + 'static,
+{
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let job: Job = Box::new(move |client| {
+        Box::pin(async move {
+            let _ = tx.send(f(client).await);
+        })
+    });
+    jobs.send(job).map_err(|_| lost())?;
+    rx.recv().map_err(|_| lost())?
 }
 
 impl Drop for Db {
@@ -697,27 +711,6 @@ async fn prepare_schema(client: &Client, create: bool) -> io::Result<bool> {
     Ok(true)
 }
 
-/// The 32-bit lock object of a slot: FNV-1a of its campaign, target and key, folded.
-fn slot_lock(slot: &Slot) -> i32 {
-    let identity = match &slot.target {
-        Some(t) => format!(
-            "{}\n{}\n{}\n{}\n{}",
-            slot.campaign,
-            t.provider,
-            t.host,
-            t.account,
-            slot.key.as_deref().unwrap_or("")
-        ),
-        None => slot.campaign.clone(),
-    };
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in identity.as_bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    ((hash >> 32) ^ hash) as u32 as i32
-}
-
 /// The slots the database holds for `campaigns` (those with at least one recipient), each
 /// campaign's in a stable order.
 pub fn discover(location: &PgLocation, campaigns: &[&str]) -> Result<Vec<Slot>, StateError> {
@@ -736,7 +729,8 @@ pub fn discover(location: &PgLocation, campaigns: &[&str]) -> Result<Vec<Slot>, 
                 .query(
                     "SELECT campaign, provider, host, account, key_expr FROM waform.slots s
                      WHERE campaign = ANY($1)
-                       AND EXISTS (SELECT 1 FROM waform.recipients r WHERE r.slot_id = s.id)",
+                       AND EXISTS (SELECT 1 FROM waform.recipients r
+                                   WHERE r.slot_id = s.id AND r.status IS NOT NULL)",
                     &[&names],
                 )
                 .await
@@ -782,42 +776,170 @@ struct Open {
 /// The prepared statements of a writable store.
 #[derive(Clone)]
 struct Statements {
-    intent: Statement,
-    outcome: Statement,
+    flush: Statement,
+    claim: Statement,
 }
 
-const INTENT_SQL: &str = r#"
+/// Intents and outcomes written (in the order given, one row per record) and committed
+/// together by one statement: an intent is a row `in_flight`, an outcome one that is not. An
+/// intent only takes a key this worker holds (or that nobody holds): the count of rows written
+/// tells whether a claim was lost.
+const FLUSH_SQL: &str = r#"
 INSERT INTO waform.recipients AS r
     (slot_id, key, seq, request_id, "to", tracking, status, in_flight, attempts, digest, body,
-     message_id, track_uuid, error, warning, updated_at)
-SELECT i.slot_id, i.key, nextval('waform.record_seq'), $1, i.to_, i.tracking, 'uncertain', true,
-       i.attempt, i.digest, i.body, NULL, NULL, NULL, NULL, now()
-FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::bigint[], $8::text[])
-    AS i(slot_id, key, to_, tracking, attempt, digest, body)
+     message_id, track_uuid, error, warning, updated_at, claimed_by)
+SELECT w.slot_id, w.key, w.seq, w.request_id, w.to_, w.tracking, w.status, w.in_flight,
+       w.attempts, w.digest, w.body, w.message_id, w.track_uuid, w.error, w.warning, now(),
+       CASE WHEN w.in_flight THEN $15 END
+FROM (SELECT u.*, nextval('waform.record_seq') AS seq
+      FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[],
+                  $7::boolean[], $8::integer[], $9::bigint[], $10::text[], $11::text[],
+                  $12::text[], $13::text[], $14::text[]) WITH ORDINALITY
+          AS u(request_id, slot_id, key, to_, tracking, status, in_flight, attempts, digest,
+               body, message_id, track_uuid, error, warning, ord)
+      ORDER BY u.ord) AS w
+ORDER BY w.slot_id, w.key
 ON CONFLICT (slot_id, key) DO UPDATE SET
     seq = EXCLUDED.seq, request_id = EXCLUDED.request_id, "to" = EXCLUDED."to",
-    tracking = EXCLUDED.tracking, status = 'uncertain', in_flight = true,
-    attempts = EXCLUDED.attempts, digest = EXCLUDED.digest,
-    body = coalesce(EXCLUDED.body, r.body), message_id = NULL, track_uuid = NULL, error = NULL,
-    warning = NULL, updated_at = now()
+    tracking = CASE WHEN EXCLUDED.in_flight THEN EXCLUDED.tracking
+                    ELSE coalesce(EXCLUDED.tracking, r.tracking) END,
+    status = EXCLUDED.status, in_flight = EXCLUDED.in_flight, attempts = EXCLUDED.attempts,
+    digest = EXCLUDED.digest, body = coalesce(EXCLUDED.body, r.body),
+    message_id = EXCLUDED.message_id, track_uuid = EXCLUDED.track_uuid, error = EXCLUDED.error,
+    warning = EXCLUDED.warning, updated_at = now(),
+    claimed_by = CASE WHEN EXCLUDED.in_flight THEN r.claimed_by END
+WHERE NOT EXCLUDED.in_flight OR r.claimed_by IS NULL OR r.claimed_by = $15
 "#;
 
-const OUTCOME_SQL: &str = r#"
-INSERT INTO waform.recipients AS r
-    (slot_id, key, seq, request_id, "to", tracking, status, in_flight, attempts, digest,
-     message_id, track_uuid, error, warning, updated_at)
-SELECT o.slot_id, o.key, nextval('waform.record_seq'), $1, o.to_, o.tracking, o.status, false,
-       o.attempts, o.digest, o.message_id, o.track_uuid, o.error, o.warning, now()
-FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::integer[],
-            $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[])
-    AS o(slot_id, key, to_, tracking, status, attempts, digest, message_id, track_uuid, error, warning)
-ON CONFLICT (slot_id, key) DO UPDATE SET
-    seq = EXCLUDED.seq, request_id = EXCLUDED.request_id, "to" = EXCLUDED."to",
-    tracking = coalesce(EXCLUDED.tracking, r.tracking), status = EXCLUDED.status,
-    in_flight = false, attempts = EXCLUDED.attempts, digest = EXCLUDED.digest,
-    message_id = EXCLUDED.message_id, track_uuid = EXCLUDED.track_uuid, error = EXCLUDED.error,
-    warning = EXCLUDED.warning, updated_at = now()
+/// Claim keys of a slot for worker `$2`: a key is taken when its record is still the one this
+/// worker read at open (`$4`, `$5`: no record, or the same status and attempts) and nobody
+/// else holds it (no claim, or the claimer's lease expired). A key with no row gets one with
+/// no record (`status` NULL). Keys in order, so that workers lock rows in the same order.
+const CLAIM_SQL: &str = r#"
+INSERT INTO waform.recipients AS r (slot_id, key, seq, status, attempts, in_flight, claimed_by)
+SELECT $1, k.key, nextval('waform.record_seq'), k.status, k.attempts, false, $2
+FROM unnest($3::text[], $4::text[], $5::integer[]) AS k(key, status, attempts)
+ORDER BY k.key
+ON CONFLICT (slot_id, key) DO UPDATE SET claimed_by = EXCLUDED.claimed_by
+WHERE (r.status IS NULL
+       OR (r.status = EXCLUDED.status AND r.attempts = EXCLUDED.attempts))
+  AND (r.claimed_by IS NULL OR r.claimed_by = EXCLUDED.claimed_by
+       OR NOT EXISTS (SELECT 1 FROM waform.workers w
+                      WHERE w.id = r.claimed_by AND w.slot_id = r.slot_id
+                        AND w.lease_until > now()))
+RETURNING key
 "#;
+
+/// Records written but not yet committed, as the columns of [`FLUSH_SQL`].
+#[derive(Default)]
+struct Pending {
+    requests: Vec<i64>,
+    slot_ids: Vec<i64>,
+    keys: Vec<String>,
+    tos: Vec<String>,
+    trackings: Vec<Option<String>>,
+    statuses: Vec<&'static str>,
+    in_flight: Vec<bool>,
+    attempts: Vec<i32>,
+    digests: Vec<i64>,
+    bodies: Vec<Option<String>>,
+    message_ids: Vec<Option<String>>,
+    track_uuids: Vec<Option<String>>,
+    errors: Vec<Option<String>>,
+    warnings: Vec<Option<String>>,
+    /// The keys of the intents and of the outcomes: one statement writes a key once.
+    intent_keys: std::collections::HashSet<(i64, String)>,
+    outcome_keys: std::collections::HashSet<(i64, String)>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        request: i64,
+        slot_id: i64,
+        key: String,
+        to: String,
+        tracking: Option<String>,
+        status: Status,
+        in_flight: bool,
+        attempts: u32,
+        digest: u64,
+        body: Option<String>,
+        outcome: Option<&Outcome>,
+    ) {
+        self.requests.push(request);
+        self.slot_ids.push(slot_id);
+        self.keys.push(key);
+        self.tos.push(to);
+        self.trackings.push(tracking);
+        self.statuses.push(status.as_str());
+        self.in_flight.push(in_flight);
+        self.attempts
+            .push(i32::try_from(attempts).unwrap_or(i32::MAX));
+        self.digests.push(digest as i64);
+        self.bodies.push(body);
+        self.message_ids
+            .push(outcome.and_then(|o| o.message_id.clone()));
+        self.track_uuids
+            .push(outcome.and_then(|o| o.track_uuid.clone()));
+        self.errors.push(outcome.and_then(|o| o.error.clone()));
+        self.warnings.push(outcome.and_then(|o| o.warning.clone()));
+    }
+}
+
+/// Write and commit `pending` in one transaction; refused (rolled back) when an intent's key
+/// is held by another worker now (this worker's lease expired and its claim was taken).
+async fn flush(
+    client: &Client,
+    statement: &Statement,
+    worker: &str,
+    pending: Pending,
+) -> io::Result<()> {
+    let total = pending.keys.len() as u64;
+    let statuses: Vec<&str> = pending.statuses.clone();
+    client.batch_execute("BEGIN").await.map_err(pg_error)?;
+    let written = client
+        .execute(
+            statement,
+            &[
+                &pending.requests,
+                &pending.slot_ids,
+                &pending.keys,
+                &pending.tos,
+                &pending.trackings,
+                &statuses,
+                &pending.in_flight,
+                &pending.attempts,
+                &pending.digests,
+                &pending.bodies,
+                &pending.message_ids,
+                &pending.track_uuids,
+                &pending.errors,
+                &pending.warnings,
+                &worker,
+            ],
+        )
+        .await;
+    match written {
+        Ok(n) if n == total => client.batch_execute("COMMIT").await.map_err(pg_error),
+        Ok(n) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(io::Error::other(format!(
+                "{} of the keys about to be sent were taken by another worker (this one's lease expired): nothing of them was sent",
+                total - n
+            )))
+        }
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(pg_error(e))
+        }
+    }
+}
 
 /// The PostgreSQL state, opened for some slots.
 pub struct Postgres {
@@ -830,8 +952,16 @@ pub struct Postgres {
     next_req: u64,
     /// The end (exclusive) of the block of request ids reserved.
     reserved_req: u64,
-    /// Set after a failed write: the run stops, as with the folder.
-    poisoned: Option<String>,
+    /// Set after a failed write (also one by a [`Syncer`]): the run stops, as with the folder.
+    poisoned: Arc<std::sync::Mutex<Option<String>>>,
+    /// This process's worker id, which its claims carry.
+    worker: String,
+    /// How long its claims hold unless renewed.
+    lease: std::time::Duration,
+    /// Whether it joined a slot (it has rows in `waform.workers`, renewed in the background).
+    joined: bool,
+    /// Records written and not yet committed.
+    pending: Pending,
 }
 
 impl fmt::Debug for Postgres {
@@ -856,7 +986,8 @@ fn status_of(text: &str) -> Status {
 async fn load_index(client: &Client, slot_id: i64) -> io::Result<KeyIndex> {
     let stream = client
         .query_raw(
-            "SELECT key, status, attempts, digest FROM waform.recipients WHERE slot_id = $1",
+            "SELECT key, status, attempts, digest FROM waform.recipients
+             WHERE slot_id = $1 AND status IS NOT NULL",
             [slot_id],
         )
         .await
@@ -925,7 +1056,7 @@ async fn conflicts_of(client: &Client, slot: &Slot, id: Option<i64>) -> io::Resu
         .query(
             "SELECT s.provider, s.host, s.account, s.key_expr, count(*)
              FROM waform.slots s JOIN waform.recipients r ON r.slot_id = s.id
-             WHERE s.campaign = $1 AND s.provider = $2 AND s.host = $3
+             WHERE r.status IS NOT NULL AND s.campaign = $1 AND s.provider = $2 AND s.host = $3
                AND s.id IS DISTINCT FROM $4::bigint
              GROUP BY s.id, s.provider, s.host, s.account, s.key_expr
              ORDER BY s.account, s.key_expr NULLS FIRST",
@@ -982,32 +1113,9 @@ impl Postgres {
             ))
         })?;
         let specs = slots.clone();
-        let shown = location.shown.clone();
         let (open, statements) = db
             .call(move |client| async move {
                 let stored = prepare_schema(&client, writable).await?;
-                if writable {
-                    for slot in specs.iter().filter(|s| s.target.is_some()) {
-                        let locked: bool = client
-                            .query_one(
-                                "SELECT pg_try_advisory_lock($1, $2)",
-                                &[&SLOT_LOCK, &slot_lock(slot)],
-                            )
-                            .await
-                            .map_err(pg_error)?
-                            .get(0);
-                        if !locked {
-                            return Err(io::Error::new(
-                                ErrorKind::WouldBlock,
-                                format!(
-                                    "campaign `{}` → {} is being sent by another waform run using {shown}; wait for it to end, then apply again",
-                                    slot.campaign,
-                                    slot.target_text()
-                                ),
-                            ));
-                        }
-                    }
-                }
                 let mut open = Vec::with_capacity(specs.len());
                 for slot in &specs {
                     let id = if stored {
@@ -1035,8 +1143,8 @@ impl Postgres {
                 }
                 let statements = if writable {
                     Some(Statements {
-                        intent: client.prepare(INTENT_SQL).await.map_err(pg_error)?,
-                        outcome: client.prepare(OUTCOME_SQL).await.map_err(pg_error)?,
+                        flush: client.prepare(FLUSH_SQL).await.map_err(pg_error)?,
+                        claim: client.prepare(CLAIM_SQL).await.map_err(pg_error)?,
                     })
                 } else {
                     None
@@ -1053,7 +1161,16 @@ impl Postgres {
             statements,
             next_req: 0,
             reserved_req: 0,
-            poisoned: None,
+            poisoned: Arc::default(),
+            worker: format!(
+                "{}-{}-{:08x}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "waform".to_owned()),
+                std::process::id(),
+                fastrand::u32(..)
+            ),
+            lease: location.lease,
+            joined: false,
+            pending: Pending::default(),
         })
     }
 
@@ -1071,7 +1188,7 @@ impl Postgres {
                 "the state was opened read-only",
             )));
         }
-        if let Some(why) = &self.poisoned {
+        if let Some(why) = &*self.poisoned.lock().unwrap_or_else(|e| e.into_inner()) {
             return Err(self.error(io::Error::other(format!(
                 "nothing more can be recorded after an earlier write failed: {why}"
             ))));
@@ -1089,10 +1206,36 @@ impl Postgres {
         match self.db.call(f) {
             Ok(()) => Ok(()),
             Err(e) => {
-                self.poisoned = Some(e.to_string());
+                self.poison(&e);
                 Err(self.error(e))
             }
         }
+    }
+
+    /// Refuse every later write: `e` failed.
+    fn poison(&self, e: &io::Error) {
+        self.poisoned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| e.to_string());
+    }
+
+    /// Write and commit what is pending now.
+    fn flush_now(&mut self) -> Result<(), StateError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let statements = self.statements()?;
+        let pending = std::mem::take(&mut self.pending);
+        let worker = self.worker.clone();
+        self.write(move |client| async move {
+            flush(&client, &statements.flush, &worker, pending).await
+        })
+    }
+
+    /// This process's worker id (as its claims name it).
+    pub fn worker(&self) -> &str {
+        &self.worker
     }
 
     fn slot_id(&self, slot: usize) -> io::Result<i64> {
@@ -1106,6 +1249,26 @@ impl Postgres {
         self.statements
             .clone()
             .ok_or_else(|| self.error(io::Error::other("the state was opened read-only")))
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        // Commit what is pending (outcomes after the last sync), as the folder has them
+        // written; then leave the slots: the keys claimed and not sent are free at once.
+        if self.writable && self.check_writable().is_ok() {
+            let _ = self.flush_now();
+        }
+        if self.writable && self.joined {
+            let worker = self.worker.clone();
+            let _ = self.db.call(move |client| async move {
+                client
+                    .execute("DELETE FROM waform.workers WHERE id = $1", &[&worker])
+                    .await
+                    .map_err(pg_error)?;
+                Ok(())
+            });
+        }
     }
 }
 
@@ -1306,7 +1469,7 @@ impl Postgres {
             })
         });
         result.map_err(|e| {
-            self.poisoned = Some(e.to_string());
+            self.poison(&e);
             self.error(e)
         })
     }
@@ -1321,8 +1484,134 @@ impl Store for Postgres {
         self.open[slot].index.get_hash(key_hash(key))
     }
 
-    fn claim(&mut self, _slot: usize, keys: &[&str]) -> Result<Vec<bool>, StateError> {
-        Ok(vec![true; keys.len()])
+    fn claim(&mut self, slot: usize, keys: &[&str]) -> Result<Vec<bool>, StateError> {
+        self.check_writable()?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let statements = self.statements()?;
+        let id = self.slot_id(slot).map_err(|e| self.error(e))?;
+        let mut names = Vec::with_capacity(keys.len());
+        let mut statuses = Vec::with_capacity(keys.len());
+        let mut attempts = Vec::with_capacity(keys.len());
+        for key in keys {
+            let seen = self.lookup(slot, key);
+            names.push((*key).to_owned());
+            statuses.push(seen.map(|e| e.status().as_str()));
+            attempts.push(seen.map(|e| e.attempts() as i32));
+        }
+        let worker = self.worker.clone();
+        let claimed = self
+            .db
+            .call(move |client| async move {
+                let rows = client
+                    .query(
+                        &statements.claim,
+                        &[&id, &worker, &names, &statuses, &attempts],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+                Ok(rows
+                    .iter()
+                    .map(|r| r.get::<_, String>(0))
+                    .collect::<std::collections::HashSet<String>>())
+            })
+            .map_err(|e| {
+                self.poison(&e);
+                self.error(e)
+            })?;
+        Ok(keys.iter().map(|k| claimed.contains(*k)).collect())
+    }
+
+    fn join(&mut self, slot: usize, sources: u64) -> Result<(), StateError> {
+        self.check_writable()?;
+        let id = self.slot_id(slot).map_err(|e| self.error(e))?;
+        let worker = self.worker.clone();
+        let lease = self.lease.as_secs_f64();
+        let spec = &self.slots[slot];
+        let what = format!("campaign `{}` → {}", spec.campaign, spec.target_text());
+        let shown = self.shown.clone();
+        let renew = !self.joined;
+        let every = self.lease / 3;
+        self.db
+            .call(move |client| async move {
+                let sources = sources as i64;
+                client.batch_execute("BEGIN").await.map_err(pg_error)?;
+                let joined = async {
+                    let running: Option<i64> = client
+                        .query_one("SELECT sources FROM waform.slots WHERE id = $1 FOR UPDATE", &[&id])
+                        .await?
+                        .get(0);
+                    let others: i64 = client
+                        .query_one(
+                            "SELECT count(*) FROM waform.workers
+                             WHERE slot_id = $1 AND id <> $2 AND lease_until > now()",
+                            &[&id, &worker],
+                        )
+                        .await?
+                        .get(0);
+                    if others > 0 && running.is_some_and(|r| r != sources) {
+                        return Ok(Some(others));
+                    }
+                    client
+                        .execute(
+                            "DELETE FROM waform.workers WHERE slot_id = $1 AND lease_until <= now()",
+                            &[&id],
+                        )
+                        .await?;
+                    client
+                        .execute("UPDATE waform.slots SET sources = $2 WHERE id = $1", &[&id, &sources])
+                        .await?;
+                    client
+                        .execute(
+                            "INSERT INTO waform.workers (id, slot_id, lease_until)
+                             VALUES ($1, $2, now() + make_interval(secs => $3))
+                             ON CONFLICT (id, slot_id) DO UPDATE SET lease_until = EXCLUDED.lease_until",
+                            &[&worker, &id, &lease],
+                        )
+                        .await?;
+                    Ok::<_, tokio_postgres::Error>(None)
+                }
+                .await;
+                match joined {
+                    Ok(None) => client.batch_execute("COMMIT").await.map_err(pg_error)?,
+                    Ok(Some(others)) => {
+                        let _ = client.batch_execute("ROLLBACK").await;
+                        return Err(io::Error::new(
+                            ErrorKind::AlreadyExists,
+                            format!(
+                                "{what} is being sent by {others} other waform run(s) using {shown} from other sources (the campaign's messages differ); nothing was sent: wait for them to end, or run with the same sources"
+                            ),
+                        ));
+                    }
+                    Err(e) => {
+                        let _ = client.batch_execute("ROLLBACK").await;
+                        return Err(pg_error(e));
+                    }
+                }
+                if renew {
+                    // Renew the lease of every slot joined, in the background, as long as
+                    // the connection lives (it ends with the store).
+                    let client = client.clone();
+                    tokio::spawn(async move {
+                        loop {
+                            tokio::time::sleep(every).await;
+                            let _ = client
+                                .execute(
+                                    "UPDATE waform.workers
+                                     SET lease_until = now() + make_interval(secs => $2)
+                                     WHERE id = $1",
+                                    &[&worker, &lease],
+                                )
+                                .await;
+                        }
+                    });
+                }
+                Ok(())
+            })
+            .map_err(|e| self.error(e))?;
+        self.joined = true;
+        Ok(())
     }
 
     fn next_request_id(&mut self) -> Result<u64, StateError> {
@@ -1348,110 +1637,95 @@ impl Store for Postgres {
 
     fn intent(&mut self, request: u64, intents: &[Intent<'_>]) -> Result<(), StateError> {
         self.check_writable()?;
-        let statements = self.statements()?;
         // One row per key: the last intent of a key in the request wins.
         let mut last: HashMap<(usize, &str), usize> = HashMap::new();
         for (at, intent) in intents.iter().enumerate() {
             last.insert((intent.slot, intent.key), at);
         }
-        let mut ids = Vec::new();
-        let mut keys = Vec::new();
-        let mut tos = Vec::new();
-        let mut trackings = Vec::new();
-        let mut attempts = Vec::new();
-        let mut digests = Vec::new();
-        let mut bodies = Vec::new();
         for (at, intent) in intents.iter().enumerate() {
             if last.get(&(intent.slot, intent.key)) != Some(&at) {
                 continue;
             }
-            ids.push(self.slot_id(intent.slot).map_err(|e| self.error(e))?);
-            keys.push(intent.key.to_owned());
-            tos.push(intent.to.to_owned());
-            trackings.push(intent.tracking.map(str::to_owned));
-            attempts.push(i32::try_from(intent.attempt).unwrap_or(i32::MAX));
-            digests.push(intent.digest as i64);
-            bodies.push(intent.body.map(str::to_owned));
+            let id = self.slot_id(intent.slot).map_err(|e| self.error(e))?;
+            let both = (id, intent.key.to_owned());
+            if self.pending.intent_keys.contains(&both) || self.pending.outcome_keys.contains(&both)
+            {
+                self.flush_now()?;
+            }
+            self.pending.intent_keys.insert(both);
+            self.pending.push(
+                request as i64,
+                id,
+                intent.key.to_owned(),
+                intent.to.to_owned(),
+                intent.tracking.map(str::to_owned),
+                Status::Uncertain,
+                true,
+                intent.attempt,
+                intent.digest,
+                intent.body.map(str::to_owned),
+                None,
+            );
         }
-        let request = request as i64;
-        self.write(move |client| async move {
-            client
-                .execute(
-                    &statements.intent,
-                    &[
-                        &request, &ids, &keys, &tos, &trackings, &attempts, &digests, &bodies,
-                    ],
-                )
-                .await
-                .map_err(pg_error)?;
-            Ok(())
-        })
+        Ok(())
     }
 
     fn syncer(&mut self) -> Result<Syncer, StateError> {
-        // Every intent and outcome was committed before its call returned.
+        // Everything written so far is committed by one transaction, outside the lock.
         self.check_writable()?;
-        Ok(Box::new(|| Ok(())))
+        if self.pending.is_empty() {
+            return Ok(Box::new(|| Ok(())));
+        }
+        let statements = self.statements()?;
+        let pending = std::mem::take(&mut self.pending);
+        let worker = self.worker.clone();
+        let poisoned = self.poisoned.clone();
+        let jobs = self.db.jobs.clone().ok_or_else(|| self.error(lost()))?;
+        Ok(Box::new(move || {
+            let done = call_on(&jobs, move |client| async move {
+                flush(&client, &statements.flush, &worker, pending).await
+            });
+            if let Err(e) = &done {
+                poisoned
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get_or_insert_with(|| e.to_string());
+            }
+            done
+        }))
     }
 
     fn outcome(&mut self, request: u64, outcomes: &[Outcome]) -> Result<(), StateError> {
         self.check_writable()?;
-        let statements = self.statements()?;
         let mut last: HashMap<(usize, &str), usize> = HashMap::new();
         for (at, o) in outcomes.iter().enumerate() {
             last.insert((o.slot, o.key.as_str()), at);
         }
-        let mut ids = Vec::new();
-        let mut keys = Vec::new();
-        let mut tos = Vec::new();
-        let mut trackings = Vec::new();
-        let mut statuses = Vec::new();
-        let mut attempts = Vec::new();
-        let mut digests = Vec::new();
-        let mut message_ids = Vec::new();
-        let mut track_uuids = Vec::new();
-        let mut errors = Vec::new();
-        let mut warnings = Vec::new();
         for (at, o) in outcomes.iter().enumerate() {
             if last.get(&(o.slot, o.key.as_str())) != Some(&at) {
                 continue;
             }
-            ids.push(self.slot_id(o.slot).map_err(|e| self.error(e))?);
-            keys.push(o.key.clone());
-            tos.push(o.to.clone());
-            trackings.push(o.tracking.clone());
-            statuses.push(o.status.as_str().to_owned());
-            attempts.push(i32::try_from(o.attempts).unwrap_or(i32::MAX));
-            digests.push(o.digest as i64);
-            message_ids.push(o.message_id.clone());
-            track_uuids.push(o.track_uuid.clone());
-            errors.push(o.error.clone());
-            warnings.push(o.warning.clone());
+            let id = self.slot_id(o.slot).map_err(|e| self.error(e))?;
+            let both = (id, o.key.clone());
+            if self.pending.intent_keys.contains(&both) || self.pending.outcome_keys.contains(&both)
+            {
+                self.flush_now()?;
+            }
+            self.pending.outcome_keys.insert(both);
+            self.pending.push(
+                request as i64,
+                id,
+                o.key.clone(),
+                o.to.clone(),
+                o.tracking.clone(),
+                o.status,
+                false,
+                o.attempts,
+                o.digest,
+                None,
+                Some(o),
+            );
         }
-        let request = request as i64;
-        self.write(move |client| async move {
-            client
-                .execute(
-                    &statements.outcome,
-                    &[
-                        &request,
-                        &ids,
-                        &keys,
-                        &tos,
-                        &trackings,
-                        &statuses,
-                        &attempts,
-                        &digests,
-                        &message_ids,
-                        &track_uuids,
-                        &errors,
-                        &warnings,
-                    ],
-                )
-                .await
-                .map_err(pg_error)?;
-            Ok(())
-        })?;
         for o in outcomes {
             let before = self.open[o.slot].index.get(&o.key);
             let counts = &mut self.open[o.slot].counts;
@@ -1467,11 +1741,39 @@ impl Store for Postgres {
         if !self.writable {
             return Ok(());
         }
-        self.check_writable()
+        self.check_writable()?;
+        self.flush_now()
     }
 
     fn counts(&self, slot: usize) -> Counts {
-        self.open[slot].counts
+        // A worker counts the slot as it is now, what other workers recorded included, but
+        // not the intents in flight of those still working (their outcome is to come).
+        let (true, Some(id)) = (self.joined, self.open[slot].id) else {
+            return self.open[slot].counts;
+        };
+        let worker = self.worker.clone();
+        let now = self.db.call(move |client| async move {
+            let rows = client
+                .query(
+                    "SELECT status, count(*) FROM waform.recipients r
+                     WHERE slot_id = $1 AND status IS NOT NULL
+                       AND NOT (in_flight AND claimed_by IS DISTINCT FROM $2 AND EXISTS (
+                           SELECT 1 FROM waform.workers w
+                           WHERE w.id = r.claimed_by AND w.slot_id = r.slot_id
+                             AND w.lease_until > now()))
+                     GROUP BY status",
+                    &[&id, &worker],
+                )
+                .await
+                .map_err(pg_error)?;
+            let mut counts = Counts::default();
+            for row in rows {
+                let status: &str = row.get(0);
+                counts.add(status_of(status), row.get::<_, i64>(1));
+            }
+            Ok(counts)
+        });
+        now.unwrap_or(self.open[slot].counts)
     }
 
     fn records(&self, slot: usize, each: &mut dyn FnMut(Record)) -> Result<(), StateError> {
@@ -1489,7 +1791,8 @@ impl Store for Postgres {
                         .query(
                             r#"SELECT key, "to", tracking, status, in_flight, message_id,
                                       track_uuid, error, attempts, warning, seq
-                               FROM waform.recipients WHERE slot_id = $1 AND seq > $2
+                               FROM waform.recipients
+                               WHERE slot_id = $1 AND seq > $2 AND status IS NOT NULL
                                ORDER BY seq LIMIT $3"#,
                             &[&id, &after, &PAGE],
                         )
@@ -1640,26 +1943,5 @@ mod tests {
             Some("fallback")
         );
         assert_eq!(pgpass_lookup("h:1:d:u\n", "h", 1, "d", "u"), None);
-    }
-
-    /// Each slot has a lock object of its own, the same in every process.
-    #[test]
-    fn slot_locks_are_stable() {
-        let slot = |campaign: &str, key: Option<&str>| Slot {
-            campaign: campaign.to_owned(),
-            target: Some(Target {
-                provider: "aldeamo".to_owned(),
-                host: "http://127.0.0.1:1".to_owned(),
-                account: "57".to_owned(),
-            }),
-            key: key.map(str::to_owned),
-            default_host: false,
-        };
-        assert_eq!(slot_lock(&slot("w", None)), slot_lock(&slot("w", None)));
-        assert_ne!(slot_lock(&slot("w", None)), slot_lock(&slot("w2", None)));
-        assert_ne!(
-            slot_lock(&slot("w", None)),
-            slot_lock(&slot("w", Some("k")))
-        );
     }
 }
