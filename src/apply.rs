@@ -184,6 +184,11 @@ impl Pacer {
         }
     }
 
+    /// The time between two sends.
+    pub fn interval(&self) -> Duration {
+        self.interval
+    }
+
     /// Reserve `n` sends and return when the last of them may go.
     pub fn reserve(&mut self, n: usize) -> Instant {
         let mut at = Instant::now().max(self.next);
@@ -404,8 +409,30 @@ async fn send_one(shared: &Shared, request: Request) {
     let outcomes = loop {
         attempts += 1;
         if let Some(pacer) = shared.pacers.get(&*request.sender) {
-            let at = lock(pacer).reserve(request.recipients.len());
-            tokio::time::sleep_until(at.into()).await;
+            let sends = request.recipients.len();
+            let shared_wait = {
+                let interval = lock(pacer).interval();
+                lock(&shared.store).pace(&request.sender, interval, sends)
+            };
+            match shared_wait {
+                Ok(Some(wait)) => tokio::time::sleep(wait).await,
+                Ok(None) => {
+                    let at = lock(pacer).reserve(sends);
+                    tokio::time::sleep_until(at.into()).await;
+                }
+                Err(err) => {
+                    fail_state(shared, err.cause.to_string());
+                    break all(
+                        &request,
+                        Status::Unsent,
+                        attempts,
+                        Some(
+                            "the run stopped before sending it: the state could not pace it"
+                                .to_owned(),
+                        ),
+                    );
+                }
+            }
         }
         match attempt(shared, &request, attempts).await {
             Attempt::Done(outcomes) => break outcomes,

@@ -1244,3 +1244,60 @@ fn a_folder_imports_into_postgres_once() {
     );
     rt.block_on(sandbox.shutdown());
 }
+
+/// A sender's `rate:` holds for the sender as a whole: three workers sharing the state never send more than the rate in any one-second window, per provider.
+#[test]
+fn three_workers_hold_one_rate() {
+    let Some(admin) = server("three_workers_hold_one_rate") else {
+        return;
+    };
+    let db = TestDb::new(&admin);
+    let rt = runtime();
+    let sandbox = start(&rt, Faults::default());
+    let dir = tempfile::tempdir().expect("tempdir");
+    // More recipients than one claim (256), so that every worker gets some to send.
+    project(dir.path(), &numbers(600, 0), false, 1);
+    let workers: Vec<_> = (0..3)
+        .map(|_| {
+            waform(
+                dir.path(),
+                &sandbox.url(),
+                API_KEY,
+                &["--state", &db.url, "--rate", "60/s", "--quiet"],
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+        })
+        .collect();
+    for child in workers {
+        let out = child.wait_with_output().expect("wait");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    assert_each_once(&db, &sandbox, 1200);
+    let received = sandbox.received();
+    for provider in ["/v1/", "/api/"] {
+        let times: Vec<f64> = received
+            .iter()
+            .filter(|r| r.path.starts_with(provider))
+            .map(|r| r.at_ms)
+            .collect();
+        assert_eq!(times.len(), 600, "{provider}");
+        let busiest = times
+            .iter()
+            .map(|t| {
+                times
+                    .iter()
+                    .filter(|u| **u >= *t && **u < t + 1000.0)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0);
+        assert!(
+            busiest <= 60,
+            "{busiest} requests to {provider} in one second"
+        );
+    }
+    rt.block_on(sandbox.shutdown());
+}

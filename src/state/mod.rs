@@ -344,6 +344,18 @@ pub trait Store: Send + Sync {
     fn conflicts(&self, slot: usize) -> Vec<Conflict>;
     /// Lines that could not be read, if any.
     fn unreadable(&self) -> Option<Unreadable>;
+    /// Reserve `sends` messages of `sender`, paced at one every `interval` across every
+    /// process that shares this store: how long to wait before sending them. `None` when the
+    /// store is one process's alone (the folder), which then paces itself.
+    fn pace(
+        &mut self,
+        sender: &str,
+        interval: std::time::Duration,
+        sends: usize,
+    ) -> Result<Option<std::time::Duration>, StateError> {
+        let _ = (sender, interval, sends);
+        Ok(None)
+    }
 }
 
 /// Where the state lives.

@@ -53,6 +53,7 @@ use super::{
 pub const MIGRATIONS: &[(i32, &str, &str)] = &[
     (1, "initial", include_str!("postgres/0001_initial.sql")),
     (2, "workers", include_str!("postgres/0002_workers.sql")),
+    (3, "pacers", include_str!("postgres/0003_pacers.sql")),
 ];
 
 /// The advisory-lock class of the migrations (`wafo`).
@@ -1612,6 +1613,38 @@ impl Store for Postgres {
             .map_err(|e| self.error(e))?;
         self.joined = true;
         Ok(())
+    }
+
+    fn pace(
+        &mut self,
+        sender: &str,
+        interval: std::time::Duration,
+        sends: usize,
+    ) -> Result<Option<std::time::Duration>, StateError> {
+        let sender = sender.to_owned();
+        let span = interval.as_secs_f64() * sends.max(1) as f64;
+        let wait = self
+            .db
+            .call(move |client| async move {
+                let row = client
+                    .query_one(
+                        "INSERT INTO waform.pacers AS p (sender, next_at)
+                         VALUES ($1, clock_timestamp() + make_interval(secs => $2))
+                         ON CONFLICT (sender) DO UPDATE
+                         SET next_at = greatest(p.next_at, clock_timestamp())
+                                       + make_interval(secs => $2)
+                         RETURNING extract(epoch FROM p.next_at - clock_timestamp())::float8",
+                        &[&sender, &span],
+                    )
+                    .await
+                    .map_err(pg_error)?;
+                Ok(row.get::<_, f64>(0))
+            })
+            .map_err(|e| self.error(e))?;
+        // The reservation's last send is one interval before `next_at`; the request carrying
+        // them waits for it, as the in-process pacer does.
+        let wait = (wait - interval.as_secs_f64()).max(0.0);
+        Ok(Some(std::time::Duration::from_secs_f64(wait)))
     }
 
     fn next_request_id(&mut self) -> Result<u64, StateError> {
