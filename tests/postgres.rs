@@ -1301,3 +1301,48 @@ fn three_workers_hold_one_rate() {
     }
     rt.block_on(sandbox.shutdown());
 }
+
+/// Workers of two different campaigns sharing one database never wait for each other: a short campaign finishes while a long one is still sending.
+#[test]
+fn two_campaigns_never_block_each_other() {
+    let Some(admin) = server("two_campaigns_never_block_each_other") else {
+        return;
+    };
+    let db = TestDb::new(&admin);
+    let rt = runtime();
+    let sandbox = start(
+        &rt,
+        Faults {
+            latency_ms: 100,
+            ..Faults::default()
+        },
+    );
+    let long = tempfile::tempdir().expect("tempdir");
+    project(long.path(), &numbers(40, 0), false, 1);
+    let short = tempfile::tempdir().expect("tempdir");
+    project(short.path(), &numbers(3, 100), false, 1);
+    let yaml = short.path().join("project.yaml");
+    let renamed = std::fs::read_to_string(&yaml)
+        .expect("yaml")
+        .replace("name: ready-", "name: other-");
+    std::fs::write(&yaml, renamed).expect("yaml");
+    let args = ["--state", db.url.as_str(), "--concurrency", "1", "--quiet"];
+    let mut slow = waform(long.path(), &sandbox.url(), API_KEY, &args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let started = std::time::Instant::now();
+    while sandbox.accepted().is_empty() && started.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let quick = run(&mut waform(short.path(), &sandbox.url(), API_KEY, &args));
+    assert_eq!(quick.status.code(), Some(0), "{}", text(&quick));
+    assert!(
+        slow.try_wait().expect("try_wait").is_none(),
+        "the short campaign finished while the long one was still sending"
+    );
+    assert_eq!(slow.wait().expect("wait").code(), Some(0));
+    assert_eq!(sandbox.accepted().len(), 2 * 40 + 2 * 3);
+    rt.block_on(sandbox.shutdown());
+}
