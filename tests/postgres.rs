@@ -1346,3 +1346,39 @@ fn two_campaigns_never_block_each_other() {
     assert_eq!(sandbox.accepted().len(), 2 * 40 + 2 * 3);
     rt.block_on(sandbox.shutdown());
 }
+
+/// A claim skips a row another transaction has locked instead of waiting for it (`FOR UPDATE SKIP LOCKED`).
+#[test]
+fn a_claim_skips_locked_rows() {
+    let Some(admin) = server("a_claim_skips_locked_rows") else {
+        return;
+    };
+    let db = TestDb::new(&admin);
+    let location = Location::parse(&db.url).expect("location");
+    let mut store = location.open(vec![slot("c", "57", None)]).expect("open");
+    store.join(0, 7).expect("join");
+    assert_eq!(store.claim(0, &["2"]).expect("claim"), [true]);
+    let url = db.url.clone();
+    let holder = std::thread::spawn(move || {
+        try_sql(
+            &url,
+            "BEGIN; SELECT 1 FROM waform.recipients WHERE key = '2' FOR UPDATE; \
+             SELECT pg_sleep(3); COMMIT;",
+        )
+    });
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let started = std::time::Instant::now();
+    let claimed = store.claim(0, &["2", "4"]).expect("claim");
+    let waited = started.elapsed();
+    assert_eq!(
+        claimed,
+        [false, true],
+        "the locked row is skipped, the new key taken"
+    );
+    assert!(
+        waited < std::time::Duration::from_secs(2),
+        "the claim did not wait for the lock: {waited:?}"
+    );
+    holder.join().expect("holder").expect("lock held");
+    assert_eq!(store.claim(0, &["2"]).expect("claim"), [true], "free again");
+}

@@ -814,21 +814,42 @@ WHERE NOT EXCLUDED.in_flight OR r.claimed_by IS NULL OR r.claimed_by = $15
 
 /// Claim keys of a slot for worker `$2`: a key is taken when its record is still the one this
 /// worker read at open (`$4`, `$5`: no record, or the same status and attempts) and nobody
-/// else holds it (no claim, or the claimer's lease expired). A key with no row gets one with
-/// no record (`status` NULL). Keys in order, so that workers lock rows in the same order.
+/// else holds it (no claim, or the claimer's lease expired). Existing rows are locked
+/// `FOR UPDATE SKIP LOCKED`, so a worker never waits for a row another worker is claiming (it
+/// is simply not this one's); a key with no row gets one with no record (`status` NULL), in
+/// key order, so that inserts racing for the same new keys wait in one order.
 const CLAIM_SQL: &str = r#"
-INSERT INTO waform.recipients AS r (slot_id, key, seq, status, attempts, in_flight, claimed_by)
-SELECT $1, k.key, nextval('waform.record_seq'), k.status, k.attempts, false, $2
-FROM unnest($3::text[], $4::text[], $5::integer[]) AS k(key, status, attempts)
-ORDER BY k.key
-ON CONFLICT (slot_id, key) DO UPDATE SET claimed_by = EXCLUDED.claimed_by
-WHERE (r.status IS NULL
-       OR (r.status = EXCLUDED.status AND r.attempts = EXCLUDED.attempts))
-  AND (r.claimed_by IS NULL OR r.claimed_by = EXCLUDED.claimed_by
-       OR NOT EXISTS (SELECT 1 FROM waform.workers w
-                      WHERE w.id = r.claimed_by AND w.slot_id = r.slot_id
-                        AND w.lease_until > now()))
-RETURNING key
+WITH wanted AS (
+    SELECT k.key, k.status, k.attempts
+    FROM unnest($3::text[], $4::text[], $5::integer[]) AS k(key, status, attempts)
+),
+free AS (
+    SELECT r.key
+    FROM waform.recipients r JOIN wanted w ON w.key = r.key
+    WHERE r.slot_id = $1
+      AND (r.status IS NULL OR (r.status = w.status AND r.attempts = w.attempts))
+      AND (r.claimed_by IS NULL OR r.claimed_by = $2
+           OR NOT EXISTS (SELECT 1 FROM waform.workers x
+                          WHERE x.id = r.claimed_by AND x.slot_id = r.slot_id
+                            AND x.lease_until > now()))
+    ORDER BY r.key
+    FOR UPDATE OF r SKIP LOCKED
+),
+taken AS (
+    UPDATE waform.recipients r SET claimed_by = $2
+    FROM free WHERE r.slot_id = $1 AND r.key = free.key
+    RETURNING r.key
+),
+added AS (
+    INSERT INTO waform.recipients (slot_id, key, seq, status, attempts, in_flight, claimed_by)
+    SELECT $1, w.key, nextval('waform.record_seq'), w.status, w.attempts, false, $2
+    FROM wanted w
+    WHERE NOT EXISTS (SELECT 1 FROM waform.recipients r WHERE r.slot_id = $1 AND r.key = w.key)
+    ORDER BY w.key
+    ON CONFLICT (slot_id, key) DO NOTHING
+    RETURNING key
+)
+SELECT key FROM taken UNION ALL SELECT key FROM added
 "#;
 
 /// Records written but not yet committed, as the columns of [`FLUSH_SQL`].
