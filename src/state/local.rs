@@ -1002,11 +1002,7 @@ impl Store for Folder {
         self.append(lines)?;
         for o in outcomes {
             let before = self.open[o.slot].index.get(&o.key);
-            let counts = &mut self.open[o.slot].counts;
-            if let Some(before) = before {
-                counts.add(before.status(), -1);
-            }
-            counts.add(o.status, 1);
+            self.open[o.slot].counts.moved(before, o.status);
         }
         Ok(())
     }

@@ -184,6 +184,14 @@ impl Counts {
         *field = field.saturating_add_signed(n);
     }
 
+    /// Count a recipient that had `before` (as the slot was opened) and now has `now`.
+    pub fn moved(&mut self, before: Option<Entry>, now: Status) {
+        if let Some(before) = before {
+            self.add(before.status(), -1);
+        }
+        self.add(now, 1);
+    }
+
     /// Recipients with any outcome.
     pub fn total(&self) -> u64 {
         self.sent + self.failed + self.unsent + self.uncertain
