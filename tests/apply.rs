@@ -2,7 +2,6 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use waform::sandbox::{Faults, Sandbox};
 
@@ -256,10 +255,7 @@ fn killed_run_resumes_without_duplicates() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
-    let start = Instant::now();
-    while sandbox.accepted().len() < 30 && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_accepted(&sandbox, 30);
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let after_kill = sandbox.accepted().len();
@@ -416,10 +412,7 @@ fn interrupt_records_in_flight_and_resumes() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    let start = Instant::now();
-    while sandbox.accepted().len() < 10 && start.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_accepted(&sandbox, 10);
     let interrupted = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

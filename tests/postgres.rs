@@ -5,7 +5,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use waform::sandbox::{Faults, Sandbox};
 use waform::state::{Intent, Location, Outcome, Slot, Status, Target};
@@ -270,10 +270,7 @@ fn a_killed_run_resumes_without_duplicates() {
     .stderr(std::process::Stdio::null())
     .spawn()
     .expect("spawn");
-    let started = Instant::now();
-    while sandbox.accepted().len() < 30 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_accepted(&sandbox, 30);
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     // The keys it had claimed and not sent are free once its lease expired.
@@ -831,10 +828,7 @@ fn a_killed_worker_is_taken_over_without_duplicates() {
     let mut workers: Vec<_> = (0..3)
         .map(|_| worker(dir.path(), &sandbox.url(), &db.url, "1s"))
         .collect();
-    let started = Instant::now();
-    while sandbox.accepted().len() < 300 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_accepted(&sandbox, 300);
     workers[0].kill().expect("SIGKILL");
     let _ = workers[0].wait();
     let killed = workers.remove(0);
@@ -908,10 +902,7 @@ fn a_worker_with_edited_sources_refuses_to_join() {
     )
     .expect("edit");
     let mut first = worker(dir.path(), &sandbox.url(), &db.url, "10s");
-    let started = Instant::now();
-    while sandbox.accepted().is_empty() && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_accepted(&sandbox, 1);
     let before = sandbox.accepted().len();
     let out = run(&mut waform(
         edited.path(),
@@ -1048,10 +1039,7 @@ fn a_lost_database_connection_stops_the_run() {
     .stderr(std::process::Stdio::piped())
     .spawn()
     .expect("spawn");
-    let started = Instant::now();
-    while sandbox.accepted().len() < 20 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_accepted(&sandbox, 20);
     admin_sql(
         &admin,
         &format!(
@@ -1335,10 +1323,7 @@ fn two_campaigns_never_block_each_other() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
-    let started = std::time::Instant::now();
-    while sandbox.accepted().is_empty() && started.elapsed() < std::time::Duration::from_secs(30) {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for_accepted(&sandbox, 1);
     let quick = run(&mut waform(short.path(), &sandbox.url(), API_KEY, &args));
     assert_eq!(quick.status.code(), Some(0), "{}", text(&quick));
     assert!(

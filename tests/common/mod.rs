@@ -170,3 +170,11 @@ pub fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// Wait until the sandbox has accepted at least `n` messages (a minute at most).
+pub fn wait_for_accepted(sandbox: &Sandbox, n: usize) {
+    let started = std::time::Instant::now();
+    while sandbox.accepted().len() < n && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
